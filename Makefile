@@ -1,0 +1,61 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Both bootstrap everything
+# they need from the project's own files (uv from PyPI when missing, then `uv sync --frozen`).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+RUN := $(UV) run --frozen --no-sync
+say = @printf '\033[1;34m==> %s\033[0m\n' "$(1)"
+
+.PHONY: help bootstrap demo test lint typecheck imports probe-compat unit e2e wheels ui images clean
+
+help:
+	@echo "make demo   - run the whole stack locally (store, gateway, simulator, sample app) and open the UI"
+	@echo "make test   - lint, type-check, layer contracts and every test (unit, integration, e2e, browser)"
+	@echo "make wheels - build every component's wheel into dist/"
+	@echo "make images - build the container images (needs a Docker engine; see README)"
+
+bootstrap:
+	$(call say,checking uv)
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || { \
+		echo "uv not found: installing it with pip"; python3 -m pip install --quiet --user uv; }
+	$(call say,installing the workspace (uv sync --frozen))
+	@$(UV) sync --frozen --all-packages --quiet
+	@bash scripts/bootstrap-extras.sh
+
+demo: bootstrap
+	$(call say,starting the llmobs demo (Ctrl-C to stop))
+	@$(RUN) llmobs demo $(DEMO_ARGS)
+
+test: bootstrap lint typecheck imports probe-compat unit
+
+lint:
+	$(call say,ruff)
+	@$(RUN) ruff check .
+	@$(RUN) ruff format --check .
+
+typecheck:
+	$(call say,mypy --strict)
+	@$(RUN) mypy
+
+imports:
+	$(call say,import-linter: components stay independent)
+	@$(RUN) lint-imports
+
+probe-compat:
+	$(call say,vermin: the probe and its contract stay CPython 3.9 compatible)
+	@$(RUN) vermin --no-tips --violations --eval-annotations -t=3.9- components/probe/src components/semconv/src
+
+unit:
+	$(call say,pytest (unit, integration, e2e, browser))
+	@$(RUN) pytest $(PYTEST_ARGS)
+
+wheels:
+	$(call say,building every component's wheel into dist/)
+	@for p in components/semconv components/probe components/gateway_tap components/store components/testing components/cli operator; do \
+		$(UV) build --quiet --wheel --out-dir dist $$p; done
+	@ls dist
+
+clean:
+	rm -rf dist .llmobs .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,20 @@
+"""The ``llmobs simulator`` command group (mounted by the ``llmobs`` CLI)."""
+
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="llmobs testing: an OpenAI-compatible model-server simulator with vLLM metrics.",
+    no_args_is_help=True,
+)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=0, max=65535)] = 8000,
+) -> None:
+    """Not built yet: the simulator issue fills this in."""
+    typer.echo(f"llmobs simulator serve: not built yet ({host}:{port})", err=True)
+    raise typer.Exit(2)
