@@ -2,4 +2,23 @@
 # Prerequisites beyond the Python workspace (later issues add theirs here): each step says what it
 # does, is skipped when already satisfied, and under CI=true a failure fails the run.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+in_ci() { [[ "${CI:-}" =~ ^(1|true|yes)$ ]]; }
+
+# --- e2e: the local Kubernetes control plane (etcd, Kubernetes 1.36, kwok, helm, kubectl), built
+# from source with Go once per machine into ${LLMOBS_CACHE_DIR:-~/.cache/llmobs}/bin (e2e/_binaries.py).
+if command -v go >/dev/null 2>&1; then
+	printf '\033[1;34m==> %s\033[0m\n' "e2e control plane binaries (built only when missing)"
+	if ! nice .venv/bin/python -m e2e._binaries >/dev/null; then
+		echo "building the e2e control plane failed (see above)" >&2
+		if in_ci; then exit 1; fi
+	fi
+elif in_ci; then
+	echo "CI=true: the Go toolchain (>= 1.26) is required to build the e2e control plane" >&2
+	exit 1
+else
+	printf '\033[1;33m%s\033[0m\n' \
+		"WARNING: no Go toolchain: the e2e tests (a real Kubernetes control plane) will be SKIPPED." \
+		"         Install Go >= 1.26 (https://go.dev/dl/) and re-run make test to include them." >&2
+fi
 exit 0
