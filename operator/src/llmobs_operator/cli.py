@@ -13,8 +13,14 @@ app = typer.Typer(
 
 @app.command("run")
 def run(
-    host: Annotated[str, typer.Option(help="Address the webhook server listens on.")] = "0.0.0.0",
-    port: Annotated[int, typer.Option(help="Port of the webhook server.", min=1, max=65535)] = 8443,
+    *,
+    host: Annotated[
+        str | None, typer.Option(help="Address the webhook server listens on (default 0.0.0.0).")
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help="Port of the webhook server (default 8443).", min=1, max=65535),
+    ] = None,
     namespace: Annotated[
         str | None, typer.Option(help="The operator's own namespace (never injected).")
     ] = None,
@@ -61,7 +67,9 @@ def run(
         "peering": peering,
         "liveness_port": liveness_port,
     }
-    settings = OperatorSettings(**{k: v for k, v in overrides.items() if v is not None})
+    settings = OperatorSettings.model_validate(
+        {k: v for k, v in overrides.items() if v is not None}
+    )
     if settings.kubeconfig is not None:
         if not settings.kubeconfig.is_file():
             raise typer.BadParameter(
