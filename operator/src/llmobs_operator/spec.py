@@ -311,10 +311,9 @@ class RumSpec(_Model):
     """Real-user monitoring: browsers send OTLP/HTTP to the store."""
 
     enabled: bool = Field(default=False, description="Accept browser telemetry (CORS enabled).")
-    allowed_origins: list[str] = Field(
+    allowed_origins: list[Annotated[str, Field(pattern=r"^https?://[^/]+$")]] = Field(
         default_factory=list,
         description="Origins allowed to send telemetry, e.g. https://chat.example.com.",
-        json_schema_extra={"items": {"type": "string", "pattern": r"^https?://[^/]+$"}},
     )
 
     model_config = ConfigDict(
