@@ -1,0 +1,137 @@
+"""Reconciliation: apply what the builders produce, prune what they no longer produce, and keep
+the webhook configuration in step with every resource. Async, through ``KubeApi`` only."""
+
+import base64
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmobs_operator import drift
+from llmobs_operator import spec as s
+from llmobs_operator.injection import InjectionConfig
+from llmobs_operator.k8s import ApiError, KubeApi
+from llmobs_operator.resources import common, webhook
+from llmobs_operator.selectors import Candidate
+from llmobs_operator.settings import OperatorSettings
+
+logger = logging.getLogger(__name__)
+PRUNABLE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Service", "ConfigMap")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One resource as the webhook and the reconciler see it (the value of the kopf index)."""
+
+    candidate: Candidate
+    config: InjectionConfig
+    uid: str
+    spec: s.LLMObservabilitySpec
+
+
+def entry_from_body(body: Mapping[str, Any]) -> Entry:
+    """Parse a resource body (raises pydantic.ValidationError for a bad spec)."""
+    meta = body.get("metadata") or {}
+    owner = common.Owner(str(meta["name"]), str(meta["namespace"]), str(meta.get("uid", "")))
+    parsed = s.parse_spec(dict(body.get("spec") or {}))
+    inj = parsed.injection
+    candidate = Candidate(
+        namespace=owner.namespace,
+        name=owner.name,
+        created=str(meta.get("creationTimestamp", "")),
+        pod_selector=inj.pod_selector.model_dump(by_alias=True),
+        namespace_selector=inj.namespace_selector.model_dump(by_alias=True),
+        enabled=inj.enabled,
+    )
+    config = InjectionConfig.from_spec(
+        inj, owner=candidate.key, otlp_endpoint=common.store_url(owner)
+    )
+    return Entry(candidate, config, owner.uid, parsed)
+
+
+@dataclass
+class Runtime:
+    """What the handlers share: settings, the API client, the webhook's client config."""
+
+    settings: OperatorSettings
+    api: KubeApi | None = None
+    ca_pem: bytes = b""
+    serving: bool = False
+    entries: dict[str, Entry] = field(default_factory=dict)
+
+    def client_config(self) -> dict[str, Any]:
+        """URL (local process) or Service reference (in cluster), with our CA."""
+        ca = base64.b64encode(self.ca_pem).decode()
+        st = self.settings
+        if st.webhook_url:
+            return webhook.client_config(ca_bundle_b64=ca, url=st.webhook_url)
+        return webhook.client_config(
+            ca_bundle_b64=ca, service=(st.webhook_service, st.namespace, st.webhook_service_port)
+        )
+
+
+async def apply_children(
+    api: KubeApi, owner: common.Owner, spec: s.LLMObservabilitySpec
+) -> list[str]:
+    """Apply every desired child and prune the ones no longer desired; returns error messages."""
+    errors: list[str] = []
+    desired = common.desired_children(owner, spec)
+    for manifest in desired:
+        try:
+            await api.apply(manifest)
+        except ApiError as exc:
+            errors.append(f"{manifest['kind']}/{manifest['metadata']['name']}: {exc}")
+    keep = common.children_of(desired)
+    selector = (
+        f"{common.LABEL_INSTANCE}={owner.name},app.kubernetes.io/managed-by={common.MANAGED_BY}"
+    )
+    for kind in PRUNABLE_KINDS:
+        try:
+            live = await api.list(kind, owner.namespace, selector)
+        except ApiError as exc:
+            errors.append(f"list {kind}: {exc}")
+            continue
+        for obj in live:
+            name = obj["metadata"]["name"]
+            refs = obj["metadata"].get("ownerReferences") or []
+            if (kind, name) not in keep and any(r.get("uid") == owner.uid for r in refs):
+                await api.delete(kind, owner.namespace, name)
+    return errors
+
+
+async def repair_drift(
+    api: KubeApi, owner: common.Owner, spec: s.LLMObservabilitySpec
+) -> list[str]:
+    """Re-apply only children that were deleted or edited; returns what was repaired."""
+    repaired = []
+    for manifest in common.desired_children(owner, spec):
+        meta = manifest["metadata"]
+        live = await api.get(manifest["kind"], meta["namespace"], meta["name"])
+        if drift.drifted(manifest, live):
+            await api.apply(manifest)
+            repaired.append(f"{manifest['kind']}/{meta['name']}")
+    return repaired
+
+
+async def sync_webhook(runtime: Runtime, entries: Iterable[Entry]) -> None:
+    """Write the MutatingWebhookConfiguration for these resources (deleted when none remain)."""
+    assert runtime.api is not None
+    st = runtime.settings
+    candidates = [e.candidate for e in entries]
+    if not any(c.enabled for c in candidates):
+        await runtime.api.delete("MutatingWebhookConfiguration", None, st.webhook_config_name)
+        return
+    manifest = webhook.build(
+        name=st.webhook_config_name,
+        candidates=candidates,
+        client=runtime.client_config(),
+        operator_namespace=st.namespace,
+    )
+    live = await runtime.api.get("MutatingWebhookConfiguration", None, st.webhook_config_name)
+    if drift.drifted(manifest, live):
+        await runtime.api.apply(manifest)
+
+
+def workload_kind(spec: s.LLMObservabilitySpec) -> str:
+    """Which kind the store runs as."""
+    return "StatefulSet" if spec.store.mode == "embedded" else "Deployment"
