@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from e2e import _binaries
+from e2e._operator import OperatorProcess
 from e2e.cluster import Cluster
 from llmobs_testing.prereq import require
 
@@ -58,3 +60,52 @@ def namespace(cluster: Cluster) -> Iterator[str]:
         yield name
     finally:
         cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+REPO = Path(__file__).resolve().parent.parent
+RELEASE = "llmobs"
+RELEASE_NAMESPACE = "llmobs-system"
+
+
+def chart_dir() -> Path:
+    """charts/llmobs of this checkout (``E2E_CHART_DIR`` may point at another copy)."""
+    return Path(os.environ.get("E2E_CHART_DIR") or REPO / "charts" / "llmobs")
+
+
+@pytest.fixture(scope="session")
+def chart(cluster: Cluster) -> Iterator[str]:
+    """``helm install`` of charts/llmobs into the control plane; yields the release namespace."""
+    require(chart_dir().is_dir(), f"the Helm chart at {chart_dir()}", "merge the operator branch")
+    cluster.helm(
+        "install", RELEASE, str(chart_dir()), "--namespace", RELEASE_NAMESPACE,
+        "--create-namespace", "--wait", "--timeout", "120s",
+    )  # fmt: skip
+    yield RELEASE_NAMESPACE
+    cluster.helm("uninstall", RELEASE, "--namespace", RELEASE_NAMESPACE, check=False)
+
+
+@pytest.fixture(scope="session")
+def operator(
+    cluster: Cluster, chart: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OperatorProcess]:
+    """``llmobs operator run`` as a local process with the chart's ServiceAccount token."""
+    process = OperatorProcess(
+        cluster, chart, f"{RELEASE}-operator", tmp_path_factory.mktemp("operator")
+    )
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(autouse=True)
+def _operator_never_forbidden(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A 403 in the operator's log during a test fails that test: the chart's RBAC is too small."""
+    yield
+    if "operator" not in request.fixturenames:
+        return
+    process: OperatorProcess = request.getfixturevalue("operator")
+    refused = process.new_forbidden_lines()
+    if refused:
+        pytest.fail("the API server refused the operator (chart RBAC):\n" + "\n".join(refused[:10]))
