@@ -1,0 +1,91 @@
+"""Manifests the scenarios apply: LLMObservability resources, Python pods, volumes for kwok."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from e2e.cluster import Cluster
+
+INJECT_LABEL = "llmobs.dev/inject"
+
+
+def llmobs(name: str = "llmobs", spec: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An ``LLMObservability`` resource."""
+    return {
+        "apiVersion": "llmobs.dev/v1alpha1",
+        "kind": "LLMObservability",
+        "metadata": {"name": name},
+        "spec": spec or {},
+    }
+
+
+def python_pod(
+    name: str, *, inject: bool = True, command: list[str] | None = None
+) -> dict[str, Any]:
+    """A pod running a Python app, labelled for injection unless ``inject`` is False."""
+    labels = {"app": name, **({INJECT_LABEL: "true"} if inject else {})}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            "containers": [{
+                "name": "app",
+                "image": "python:3.12-slim",
+                "command": command or ["python", "app.py"],
+                "env": [{"name": "APP_MODE", "value": "chat"}],
+            }],
+        },
+    }  # fmt: skip
+
+
+def python_deployment(name: str, *, rollout: bool) -> dict[str, Any]:
+    """A Deployment of labelled Python pods; ``rollout`` opts it into restarts by the operator."""
+    pod = python_pod(name)
+    annotations = {"llmobs.dev/rollout": "true"} if rollout else {}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "annotations": annotations},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": pod["metadata"]["labels"]}, "spec": pod["spec"]},
+        },
+    }
+
+
+def provide_volumes(cluster: Cluster, count: int, size: str = "50Gi") -> list[str]:
+    """PersistentVolumes for the store's claims: kwok has no storage provisioner (test set-up)."""
+    names = []
+    for _ in range(count):
+        name = f"e2e-pv-{uuid.uuid4().hex[:8]}"
+        cluster.apply({
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {"name": name},
+            "spec": {
+                "capacity": {"storage": size},
+                "accessModes": ["ReadWriteOnce"],
+                "persistentVolumeReclaimPolicy": "Retain",
+                "hostPath": {"path": f"/nonexistent/{name}"},
+            },
+        })  # fmt: skip
+        names.append(name)
+    return names
+
+
+def owner_of(obj: dict[str, Any]) -> dict[str, Any]:
+    """The controller owner reference of ``obj`` (AssertionError when there is none)."""
+    refs = [r for r in obj["metadata"].get("ownerReferences", []) if r.get("controller")]
+    assert refs, f"{obj['kind']} {obj['metadata']['name']} has no controller owner reference"
+    return dict(refs[0])
+
+
+def condition(obj: dict[str, Any], kind: str) -> dict[str, Any]:
+    """One status condition by type ({} when absent)."""
+    for c in obj.get("status", {}).get("conditions", []) or []:
+        if c.get("type") == kind:
+            return dict(c)
+    return {}
