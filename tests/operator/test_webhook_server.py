@@ -53,7 +53,8 @@ def test_exception_admits_and_namespace_is_filled(tmp_path: Path) -> None:
 
     answer, served = asyncio.run(_exchange(tmp_path, failing))
     assert served
-    assert answer["response"]["allowed"] is True and answer["response"]["uid"] == "abc"
+    assert answer["response"]["allowed"] is True
+    assert answer["response"]["uid"] == "abc"
     assert "RuntimeError" in answer["response"]["warnings"][0]
     assert seen[0]["request"]["object"]["metadata"]["namespace"] == "apps"
 
