@@ -139,3 +139,17 @@ def test_every_value_is_documented() -> None:
         else:
             assert documented, f"undocumented value: {stripped}"
         previous = stripped
+
+
+def test_every_referenced_image_has_a_dockerfile() -> None:
+    from llmobs_operator import spec
+
+    images = {find(render(), "Deployment")["spec"]["template"]["spec"]["containers"][0]["image"]}
+    defaults = spec.LLMObservabilitySpec()
+    images |= {defaults.injection.image, defaults.store.image, defaults.gateway.image}
+    for image in images:
+        assert image.startswith("ghcr.io/llmobs/"), image
+        name = image.rsplit("/", 1)[1].split(":", 1)[0]
+        dockerfile = ROOT / "docker" / f"{name}.Dockerfile"
+        assert dockerfile.is_file(), f"no Dockerfile for {image}"
+        assert "USER 65532" in dockerfile.read_text()
