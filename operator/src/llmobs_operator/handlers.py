@@ -94,7 +94,7 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
         return {f"{namespace}/{name}": entry}
 
     @kopf.on.mutate(
-        "pods", id="inject", operation="CREATE", ignore_failures=True, registry=registry
+        "pods", id="inject", operations=["CREATE"], ignore_failures=True, registry=registry
     )
     def inject(body: kopf.Body, patch: kopf.Patch, **kwargs: Any) -> None:
         resources: kopf.Index[str, Entry] = kwargs["resources"]
