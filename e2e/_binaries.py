@@ -65,8 +65,9 @@ ALL_BINARIES = (*KUBE_COMMANDS, "etcd", "kwok", "helm")
 
 
 def cache_root() -> Path:
-    """``$LLMOBS_CACHE_DIR`` or ``$XDG_CACHE_HOME/llmobs`` (default ``~/.cache/llmobs``)."""
-    explicit = os.environ.get("LLMOBS_CACHE_DIR")
+    """``$LLMOBS_CACHE`` (or ``$LLMOBS_CACHE_DIR``), else ``$XDG_CACHE_HOME/llmobs``, else
+    ``~/.cache/llmobs``: the same directory scripts/bootstrap-extras.sh uses."""
+    explicit = os.environ.get("LLMOBS_CACHE") or os.environ.get("LLMOBS_CACHE_DIR")
     if explicit:
         return Path(explicit)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -226,6 +227,18 @@ def _install_with_gobin(package: str, name: str) -> None:
     partial.replace(target)
 
 
+def _reuse_bootstrap_helm() -> bool:
+    """scripts/bootstrap-extras.sh builds helm for the chart tests into ``helm-vX/helm``: reuse it."""
+    built = cache_root() / f"helm-v{HELM_VERSION}" / "helm"
+    if not built.is_file():
+        return False
+    target = binary_path("helm")
+    partial = target.with_name(target.name + ".partial")
+    shutil.copy2(built, partial)
+    partial.replace(target)
+    return True
+
+
 def _builder(name: str) -> Callable[[], None]:
     if name in KUBE_COMMANDS:
         return lambda: _build_in(_kubernetes_module, f"k8s.io/kubernetes/cmd/{name}", name)
@@ -243,6 +256,8 @@ def ensure(names: Sequence[str] = ALL_BINARIES) -> dict[str, Path]:
 
     Raises :class:`BuildError` (or ``FileNotFoundError`` without Go) when a build fails.
     """
+    if "helm" in missing(names):
+        _reuse_bootstrap_helm()
     todo = missing(names)
     if todo:
         if not go_available():

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from e2e.cluster import Cluster, ClusterError, State
 
-IMAGES = ("llmobs/operator:dev", "llmobs/store:dev", "llmobs/gateway:dev", "llmobs/probe:dev")
+# What `make images` builds (docker/*.Dockerfile).
+IMAGES = tuple(f"ghcr.io/llmobs/{name}:0.1.0" for name in ("operator", "store", "gateway", "probe"))
 
 
 def selected() -> bool:

@@ -3,10 +3,34 @@
 # does, is skipped when already satisfied, and under CI=true a failure fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+CACHE="${LLMOBS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/llmobs}"
+step_failed() {  # $1: what failed
+    if [ "${CI:-}" = "true" ]; then echo "bootstrap: $1 failed (CI=true: failing)" >&2; exit 1; fi
+    echo "bootstrap: $1 failed; tests that need it will be skipped" >&2
+}
+
+# --- operator: helm (helm lint / helm template tests of charts/llmobs) ---
+HELM_VERSION=v3.21.4
+HELM_BIN="$CACHE/helm-$HELM_VERSION/helm"
+if [ -x "$HELM_BIN" ]; then
+    echo "bootstrap: helm $HELM_VERSION present ($HELM_BIN)"
+elif command -v go >/dev/null 2>&1; then
+    echo "bootstrap: building helm $HELM_VERSION with go (one-off, a few minutes) into $HELM_BIN"
+    mkdir -p "$(dirname "$HELM_BIN")"
+    if GOTOOLCHAIN=local CGO_ENABLED=0 GOBIN="$(dirname "$HELM_BIN")" \
+        nice go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"; then
+        echo "bootstrap: helm built"
+    else
+        step_failed "building helm"
+    fi
+else
+    step_failed "helm (no go toolchain to build it)"
+fi
+
 in_ci() { [[ "${CI:-}" =~ ^(1|true|yes)$ ]]; }
 
 # --- e2e: the local Kubernetes control plane (etcd, Kubernetes 1.36, kwok, helm, kubectl), built
-# from source with Go once per machine into ${LLMOBS_CACHE_DIR:-~/.cache/llmobs}/bin (e2e/_binaries.py).
+# from source with Go once per machine into $CACHE/bin (e2e/_binaries.py; it reuses the helm above).
 if command -v go >/dev/null 2>&1; then
 	printf '\033[1;34m==> %s\033[0m\n' "e2e control plane binaries (built only when missing)"
 	if ! nice .venv/bin/python -m e2e._binaries >/dev/null; then

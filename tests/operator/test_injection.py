@@ -26,7 +26,8 @@ def test_dify_api_pod_gets_probe_env_and_gevent_patch(pod_loader: Any) -> None:
     original = copy.deepcopy(pod)
     result = inj.mutate_pod(pod, CONFIG)
     assert pod == original, "the input must not be modified"
-    assert result.status == "injected" and result.containers == ("api",)
+    assert result.status == "injected"
+    assert result.containers == ("api",)
     out = result.pod
     init = out["spec"]["initContainers"][0]
     assert init["name"] == inj.INIT_CONTAINER_NAME
@@ -97,7 +98,8 @@ def test_app_env_wins_and_pythonpath_keeps_app_between(pod_loader: Any) -> None:
     # Ours first, the app's own attributes last (later keys win when the SDK parses them).
     assert env["OTEL_RESOURCE_ATTRIBUTES"].endswith(",deployment.environment=prod")
     assert "k8s.statefulset.name=chat" in env["OTEL_RESOURCE_ATTRIBUTES"]
-    assert "env" not in proxy and "volumeMounts" not in proxy
+    assert "env" not in proxy
+    assert "volumeMounts" not in proxy
     assert "env" not in helper
     reason = result.pod["metadata"]["annotations"][inj.ANN_REASON]
     assert "container proxy: not recognised as Python" in reason
@@ -132,7 +134,8 @@ def test_opt_out_annotation_and_skip_containers(pod_loader: Any) -> None:
     pod = pod_loader("dify-api-pod.yaml")
     pod["metadata"]["annotations"][inj.ANN_SKIP_CONTAINERS] = "api"
     result = inj.mutate_pod(pod, CONFIG)
-    assert result.status == "skipped" and "opted out" in result.reason
+    assert result.status == "skipped"
+    assert "opted out" in result.reason
 
 
 def test_forced_container_overrides_detection(pod_loader: Any) -> None:
@@ -161,7 +164,8 @@ def test_pythonpath_from_valuefrom_is_not_clobbered() -> None:
         },
     }
     result = inj.mutate_pod(pod, CONFIG)
-    assert result.status == "skipped" and "valueFrom" in result.reason
+    assert result.status == "skipped"
+    assert "valueFrom" in result.reason
 
 
 def test_spec_settings_reach_the_env(pod_loader: Any) -> None:

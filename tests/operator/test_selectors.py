@@ -18,7 +18,8 @@ def test_matches() -> None:
     assert not matches(sel, {"a": "1", "b": "x", "d": "", "c": "z"})
     assert not matches(sel, {"a": "1", "b": "x"})
     assert not matches(sel, {"a": "1", "b": "x", "d": "", "e": "1"})
-    assert matches({}, {}) and matches(None, None)
+    assert matches({}, {})
+    assert matches(None, None)
 
 
 def test_choose_oldest_matching_and_excludes() -> None:

@@ -48,7 +48,8 @@ def test_all_ready() -> None:
     )
     st = status.compute(OWNER, parse_spec({}), observed, None, "T1")
     c = conditions(st)
-    assert c["Ready"]["status"] == "True" and c["GatewayReady"]["reason"] == "Disabled"
+    assert c["Ready"]["status"] == "True"
+    assert c["GatewayReady"]["reason"] == "Disabled"
     assert (st["instrumentedPods"], st["skippedPods"], st["failedPods"]) == (2, 1, 1)
     assert st["observedGeneration"] == 3
     assert st["endpoints"]["otlp"] == "http://llmobs-store.obs.svc:4318"
@@ -68,7 +69,8 @@ def test_waiting_names_what_is_missing_and_keeps_transition_time() -> None:
     )
     c = conditions(first)
     assert c["Ready"]["status"] == "False"
-    assert "StoreReady" in c["Ready"]["message"] and "WebhookReady" in c["Ready"]["message"]
+    assert "StoreReady" in c["Ready"]["message"]
+    assert "WebhookReady" in c["Ready"]["message"]
     assert c["WebhookReady"]["message"] == "webhook configuration missing"
     assert c["GatewayReady"]["message"] == "gateway: 0/2 replicas ready"
     second = status.compute(
@@ -82,7 +84,8 @@ def test_waiting_names_what_is_missing_and_keeps_transition_time() -> None:
 
 def test_rollout_in_progress_is_not_ready_and_apply_errors_surface() -> None:
     ok, why = status.workload_ready(sts(1, generation=2, observed=1))
-    assert not ok and "rolling out" in why
+    assert not ok
+    assert "rolling out" in why
     st = status.compute(
         OWNER,
         parse_spec({}),

@@ -55,6 +55,7 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
         settings.peering.standalone = settings_.peering == "standalone"
         settings.admission.managed = None  # we write the configuration (Service-aware)
         runtime.ca_pem = tls_files.ca_pem()
+        runtime.ca_file = tls_files.ca
 
         def serving(_config: Any) -> None:
             runtime.serving = True
@@ -93,7 +94,7 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
         return {f"{namespace}/{name}": entry}
 
     @kopf.on.mutate(
-        "pods", id="inject", operation="CREATE", ignore_failures=True, registry=registry
+        "pods", id="inject", operations=["CREATE"], ignore_failures=True, registry=registry
     )
     def inject(body: kopf.Body, patch: kopf.Patch, **kwargs: Any) -> None:
         resources: kopf.Index[str, Entry] = kwargs["resources"]

@@ -5,6 +5,7 @@ import base64
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from llmobs_operator import drift
@@ -56,11 +57,14 @@ class Runtime:
     settings: OperatorSettings
     api: KubeApi | None = None
     ca_pem: bytes = b""
+    ca_file: Path | None = None  # re-read on every sync: cert-manager may renew the CA
     serving: bool = False
     entries: dict[str, Entry] = field(default_factory=dict)
 
     def client_config(self) -> dict[str, Any]:
         """URL (local process) or Service reference (in cluster), with our CA."""
+        if self.ca_file is not None and self.ca_file.is_file():
+            self.ca_pem = self.ca_file.read_bytes()
         ca = base64.b64encode(self.ca_pem).decode()
         st = self.settings
         if st.webhook_url:

@@ -104,7 +104,8 @@ def test_gateway_disabled_builds_nothing_and_enabled_references_secrets() -> Non
     }
     assert env["OTEL_EXPORTER_OTLP_ENDPOINT"]["value"] == "http://llmobs-store.obs.svc:4318"
     config = kinds["ConfigMap"]["data"]["gateway.yaml"]
-    assert "api_key_env: LLMOBS_GATEWAY_KEY_OPENAI" in config and "local-vllm" in config
+    assert "api_key_env: LLMOBS_GATEWAY_KEY_OPENAI" in config
+    assert "local-vllm" in config
     assert kinds["Service"]["spec"]["ports"][0]["port"] == 4000
 
 
@@ -143,11 +144,13 @@ def test_webhook_configuration_by_url_and_by_service() -> None:
     assert [w["name"] for w in by_url["webhooks"]] == ["llmobs.obs.inject.llmobs.dev"]
     hook = by_url["webhooks"][0]
     assert hook["clientConfig"] == {"caBundle": "Q0E=", "url": "https://127.0.0.1:9443/inject"}
-    assert hook["failurePolicy"] == "Ignore" and hook["sideEffects"] == "None"
+    assert hook["failurePolicy"] == "Ignore"
+    assert hook["sideEffects"] == "None"
     assert hook["timeoutSeconds"] <= 5
     assert hook["objectSelector"] == {"matchLabels": {"llmobs.dev/inject": "true"}}
     excluded = hook["namespaceSelector"]["matchExpressions"][-1]
-    assert excluded["operator"] == "NotIn" and {"kube-system", "obs"} <= set(excluded["values"])
+    assert excluded["operator"] == "NotIn"
+    assert {"kube-system", "obs"} <= set(excluded["values"])
     svc = webhook.client_config(ca_bundle_b64="Q0E=", service=("llmobs-webhook", "obs", 443))
     assert svc["service"] == {
         "name": "llmobs-webhook",
