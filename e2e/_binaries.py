@@ -228,7 +228,7 @@ def _install_with_gobin(package: str, name: str) -> None:
 
 
 def _reuse_bootstrap_helm() -> bool:
-    """scripts/bootstrap-extras.sh builds helm for the chart tests into ``helm-vX/helm``: reuse it."""
+    """Reuse the helm that scripts/bootstrap-extras.sh builds for the chart tests, if any."""
     built = cache_root() / f"helm-v{HELM_VERSION}" / "helm"
     if not built.is_file():
         return False

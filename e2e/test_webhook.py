@@ -62,7 +62,7 @@ def test_labelled_pod_gets_the_probe(cluster: Cluster, watched: str) -> None:
     assert len(init) == 1
     assert init[0]["command"][:2] == ["cp", "-a"]
     assert init[0]["volumeMounts"] == [{"name": VOLUME, "mountPath": "/llmobs-probe"}]
-    assert [v for v in spec["volumes"] if v["name"] == VOLUME][0]["emptyDir"]["sizeLimit"]
+    assert next(v for v in spec["volumes"] if v["name"] == VOLUME)["emptyDir"]["sizeLimit"]
     env = _env(spec["containers"][0])
     assert env["APP_MODE"] == "chat"  # the app's own variables are kept
     assert env["PYTHONPATH"].startswith("/llmobs-probe/bootstrap")
