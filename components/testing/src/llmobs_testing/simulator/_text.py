@@ -119,7 +119,10 @@ def split_pieces(text: str, size: int = 4) -> list[str]:
 
 
 def embedding(seed: int, model: str, text: str, dim: int) -> list[float]:
-    """A deterministic unit vector of length ``dim`` from a hash of ``text``."""
+    """A deterministic unit vector of length ``dim`` from a hash of ``text``.
+
+    Values are rounded to float32, so the float and base64 encodings carry the same numbers.
+    """
     values: list[float] = []
     counter = 0
     while len(values) < dim:
@@ -128,7 +131,8 @@ def embedding(seed: int, model: str, text: str, dim: int) -> list[float]:
         counter += 1
     values = values[:dim]
     norm = math.sqrt(sum(v * v for v in values)) or 1.0
-    return [v / norm for v in values]
+    packed = struct.pack(f"<{dim}f", *(v / norm for v in values))
+    return list(struct.unpack(f"<{dim}f", packed))
 
 
 def encode_base64(vector: Iterable[float]) -> str:
