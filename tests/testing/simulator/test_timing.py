@@ -1,10 +1,13 @@
 """Measured over real HTTP with the openai SDK: TTFT and inter-token gaps match the settings.
 
-The machine is shared, so scheduling noise only ever adds delay: each check takes the best of a
-few attempts (bounded) after a warm-up call, which still fails if the simulator's timing is off.
+The machine is shared and often overloaded, and contention only ever adds delay. So each attempt
+first measures the client's own round trip on a zero-latency call (``/v1/models``) and subtracts
+it from the TTFT, and a check takes the best of a few bounded attempts. A simulator whose timing
+is off still fails: the overhead is measured, not assumed.
 """
 
 import asyncio
+import itertools
 import statistics
 import time
 from collections.abc import Callable
@@ -23,26 +26,30 @@ ITL_MEAN_TOLERANCE_S = 0.005
 ATTEMPTS = 3
 
 
+def _round_trip(call: Callable[[], object]) -> float:
+    best = float("inf")
+    for _ in range(2):
+        start = time.perf_counter()
+        call()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def _errors(ttft: float, arrivals: list[float]) -> tuple[float, float]:
     assert len(arrivals) == TOKENS
-    gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     return abs(ttft - TTFT_S), abs(statistics.fmean(gaps) - ITL_S)
 
 
-def _best_of(measure: Callable[[], tuple[float, list[float]]]) -> tuple[float, float]:
-    best = (float("inf"), float("inf"))
-    for _ in range(ATTEMPTS):
-        ttft_error, itl_error = _errors(*measure())
-        best = (min(best[0], ttft_error), min(best[1], itl_error))
-        if best[0] <= TTFT_TOLERANCE_S and best[1] <= ITL_MEAN_TOLERANCE_S:
-            break
-    return best
+def _within(errors: tuple[float, float]) -> bool:
+    return errors[0] <= TTFT_TOLERANCE_S and errors[1] <= ITL_MEAN_TOLERANCE_S
 
 
 def test_sync_stream_ttft_and_itl_match_settings(client: openai.OpenAI) -> None:
     client.models.list()  # warm-up: the SDK's first call pays for lazy imports
-
-    def measure() -> tuple[float, list[float]]:
+    best = (float("inf"), float("inf"))
+    for _ in range(ATTEMPTS):
+        overhead = _round_trip(client.models.list)
         start = time.perf_counter()
         stream = client.chat.completions.create(
             model=TIMED,
@@ -51,11 +58,12 @@ def test_sync_stream_ttft_and_itl_match_settings(client: openai.OpenAI) -> None:
             extra_headers={"x-sim-output-tokens": str(TOKENS)},
         )
         arrivals = [time.perf_counter() for c in stream if c.choices and c.choices[0].delta.content]
-        return arrivals[0] - start, arrivals
-
-    ttft_error, itl_error = _best_of(measure)
-    assert ttft_error <= TTFT_TOLERANCE_S, f"TTFT off by {ttft_error:.4f}s"
-    assert itl_error <= ITL_MEAN_TOLERANCE_S, f"mean inter-token gap off by {itl_error:.4f}s"
+        errors = _errors(arrivals[0] - start - overhead, arrivals)
+        best = (min(best[0], errors[0]), min(best[1], errors[1]))
+        if _within(best):
+            break
+    assert best[0] <= TTFT_TOLERANCE_S, f"TTFT off by {best[0]:.4f}s"
+    assert best[1] <= ITL_MEAN_TOLERANCE_S, f"mean inter-token gap off by {best[1]:.4f}s"
 
 
 def test_async_stream_ttft_and_itl_match_settings(sim_url: str) -> None:
@@ -66,6 +74,11 @@ def test_async_stream_ttft_and_itl_match_settings(sim_url: str) -> None:
             await sdk.models.list()
             best = (float("inf"), float("inf"))
             for _ in range(ATTEMPTS):
+                overhead = float("inf")
+                for _ in range(2):
+                    start = time.perf_counter()
+                    await sdk.models.list()
+                    overhead = min(overhead, time.perf_counter() - start)
                 start = time.perf_counter()
                 stream = await sdk.completions.create(
                     model=TIMED,
@@ -76,15 +89,15 @@ def test_async_stream_ttft_and_itl_match_settings(sim_url: str) -> None:
                 arrivals = [
                     time.perf_counter() async for c in stream if c.choices and c.choices[0].text
                 ]
-                errors = _errors(arrivals[0] - start, arrivals)
+                errors = _errors(arrivals[0] - start - overhead, arrivals)
                 best = (min(best[0], errors[0]), min(best[1], errors[1]))
-                if best[0] <= TTFT_TOLERANCE_S and best[1] <= ITL_MEAN_TOLERANCE_S:
+                if _within(best):
                     break
             return best
 
-    ttft_error, itl_error = asyncio.run(run())
-    assert ttft_error <= TTFT_TOLERANCE_S, f"TTFT off by {ttft_error:.4f}s"
-    assert itl_error <= ITL_MEAN_TOLERANCE_S, f"mean inter-token gap off by {itl_error:.4f}s"
+    best = asyncio.run(run())
+    assert best[0] <= TTFT_TOLERANCE_S, f"TTFT off by {best[0]:.4f}s"
+    assert best[1] <= ITL_MEAN_TOLERANCE_S, f"mean inter-token gap off by {best[1]:.4f}s"
 
 
 def test_non_streaming_takes_ttft_plus_decode(client: openai.OpenAI) -> None:
@@ -92,11 +105,12 @@ def test_non_streaming_takes_ttft_plus_decode(client: openai.OpenAI) -> None:
     expected = TTFT_S + 10 * ITL_S
     best = float("inf")
     for _ in range(ATTEMPTS):
+        overhead = _round_trip(client.models.list)
         start = time.perf_counter()
         result = client.chat.completions.create(
             model=TIMED, messages=[{"role": "user", "content": "whole"}], max_tokens=11
         )
-        best = min(best, abs(time.perf_counter() - start - expected))
+        best = min(best, abs(time.perf_counter() - start - overhead - expected))
         assert result.usage is not None
         assert result.usage.completion_tokens == 11
         if best <= TTFT_TOLERANCE_S:
@@ -109,12 +123,15 @@ def test_prefill_time_per_prompt_token_adds_to_ttft() -> None:
         models=[ModelProfile(name="p", ttft_s=0.0, itl_s=0.0, prefill_s_per_token=0.01)]
     )
     prompt = " ".join(["word"] * 30)  # 30 one-token words: 0.3 s of prefill
-    with serve_app(create_app(settings)) as url:
-        with openai.OpenAI(base_url=url + "/v1", api_key="t", max_retries=0) as sdk:
-            sdk.models.list()
-            start = time.perf_counter()
-            result = sdk.completions.create(model="p", prompt=prompt, max_tokens=1)
-            elapsed = time.perf_counter() - start
+    with (
+        serve_app(create_app(settings)) as url,
+        openai.OpenAI(base_url=url + "/v1", api_key="t", max_retries=0) as sdk,
+    ):
+        sdk.models.list()
+        overhead = _round_trip(sdk.models.list)
+        start = time.perf_counter()
+        result = sdk.completions.create(model="p", prompt=prompt, max_tokens=1)
+        elapsed = time.perf_counter() - start - overhead
     assert result.usage is not None
     assert result.usage.prompt_tokens == 30
-    assert 0.3 <= elapsed <= 0.3 + 0.1, f"{elapsed:.3f}s for 30 prompt tokens at 10 ms each"
+    assert abs(elapsed - 0.3) <= TTFT_TOLERANCE_S, f"{elapsed:.3f}s for 30 tokens at 10 ms each"

@@ -18,7 +18,7 @@ def _parse_model(spec: str) -> dict[str, object]:
             f"{spec!r}: expected NAME or NAME:TTFT_S:ITL_S", param_hint="--model"
         )
     fields: dict[str, object] = {"name": name}
-    for key, raw in zip(("ttft_s", "itl_s"), rest, strict=True):
+    for key, raw in zip(("ttft_s", "itl_s"), rest, strict=False):
         try:
             value = float(raw)
         except ValueError:
