@@ -2,7 +2,8 @@
 
 Per-request controls (headers): ``x-sim-fail: <status>`` answers that status before the first
 byte; ``x-sim-fail-after: <n>`` cuts a stream abruptly after ``n`` tokens; ``x-sim-output-tokens:
-<n>`` sets the output length (EOS ignored; ``max_tokens`` still cuts it). ``traceparent`` is
+<n>`` sets the output length (EOS ignored; ``max_tokens`` still cuts it); so does vLLM's body
+field ``ignore_eos: true`` (output runs to ``max_tokens``). ``traceparent`` is
 only recorded (``GET /sim/requests`` lists recent requests), never acted on.
 """
 
@@ -180,11 +181,14 @@ class Simulator:
             pieces = _text.split_pieces(args)
         else:
             name = None
-            natural = controls.output_tokens or profile.default_output_tokens
+            limit = body.output_limit()
+            until_limit = limit if body.ignore_eos else None
+            natural = controls.output_tokens or until_limit or profile.default_output_tokens
             pieces = _text.generate_tokens(seed, profile.name, prompt, natural)
         limit = body.output_limit()
         finish = "tool_calls" if tool is not None else "stop"
-        if limit is not None and limit < len(pieces):
+        if limit is not None and limit <= len(pieces):
+            # Reaching max_tokens is "length" even when EOS would have come next (as in vLLM).
             pieces, finish = pieces[:limit], "length"
         fail_after = controls.fail_after
         if (
