@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
+from e2e._waiting import wait_until
 from e2e.cluster import Cluster
 
 INJECT_LABEL = "llmobs.dev/inject"
@@ -89,3 +91,20 @@ def condition(obj: dict[str, Any], kind: str) -> dict[str, Any]:
         if c.get("type") == kind:
             return dict(c)
     return {}
+
+
+def wait_for_injection(cluster: Cluster, namespace: str, timeout_s: float = 60.0) -> None:
+    """Wait until a labelled pod created in ``namespace`` would come back mutated.
+
+    The API server picks webhook configurations up asynchronously, so this probes with a
+    server-side dry run (the webhook declares sideEffects None: nothing is stored).
+    """
+
+    def effective() -> bool:
+        probe = cluster.kubectl(
+            "create", "--dry-run=server", "-n", namespace, "-o", "json", "-f", "-",
+            input=json.dumps(python_pod("probe")), check=False,
+        )  # fmt: skip
+        return probe.returncode == 0 and "initContainers" in json.loads(probe.stdout)["spec"]
+
+    wait_until(effective, f"the webhook to mutate pods in {namespace}", timeout_s, interval_s=0.5)

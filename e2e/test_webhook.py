@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from e2e._manifests import llmobs, python_pod
+from e2e._manifests import llmobs, python_pod, wait_for_injection
 from e2e._operator import OperatorProcess
 from e2e._waiting import wait_until
 from e2e.cluster import Cluster
@@ -32,15 +32,7 @@ def watched(cluster: Cluster, operator: OperatorProcess) -> Iterator[str]:
     cluster.apply(llmobs("obs", {"store": {"mode": "external", "clickhouse": {
         "url": "http://clickhouse:8123/llmobs"}}}), namespace=namespace)  # fmt: skip
 
-    def effective() -> bool:
-        # The API server picks webhook configurations up asynchronously: probe with a server-side
-        # dry run (the webhook declares sideEffects None) until a labelled pod comes back mutated.
-        probe = cluster.kubectl("create", "--dry-run=server", "-n", namespace, "-o", "json",
-                                "-f", "-", input=json.dumps(python_pod("probe")),
-                                check=False)  # fmt: skip
-        return probe.returncode == 0 and "initContainers" in json.loads(probe.stdout)["spec"]
-
-    wait_until(effective, "the webhook of obs to mutate pods", timeout_s=60, interval_s=0.5)
+    wait_for_injection(cluster, namespace)
     yield namespace
     cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
 
