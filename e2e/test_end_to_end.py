@@ -105,6 +105,7 @@ def store(parts: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
         yield url
     finally:
         _processes.stop_group(proc.pid)
+        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
