@@ -10,15 +10,30 @@ from e2e._waiting import wait_until
 from e2e.cluster import Cluster
 
 INJECT_LABEL = "llmobs.dev/inject"
+# A store writing to an (absent) external ClickHouse: a plain Deployment, no volume to provide.
+EXTERNAL_STORE: dict[str, Any] = {
+    "store": {"mode": "external", "clickhouse": {"url": "http://clickhouse:8123/llmobs"}}
+}
 
 
-def llmobs(name: str = "llmobs", spec: dict[str, Any] | None = None) -> dict[str, Any]:
-    """An ``LLMObservability`` resource."""
+def llmobs(
+    name: str = "llmobs", spec: dict[str, Any] | None = None, *, only: str | None = None
+) -> dict[str, Any]:
+    """An ``LLMObservability`` resource; ``only``: inject pods of that namespace alone.
+
+    The default namespaceSelector matches every namespace, so resources of different tests would
+    compete for the same pods; each test confines its resource to its own namespace.
+    """
+    spec = json.loads(json.dumps(spec or {}))
+    if only is not None:
+        spec.setdefault("injection", {}).setdefault(
+            "namespaceSelector", {"matchLabels": {"kubernetes.io/metadata.name": only}}
+        )
     return {
         "apiVersion": "llmobs.dev/v1alpha1",
         "kind": "LLMObservability",
         "metadata": {"name": name},
-        "spec": spec or {},
+        "spec": spec,
     }
 
 

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from e2e import _processes
-from e2e._manifests import llmobs, wait_for_injection
+from e2e._manifests import EXTERNAL_STORE, llmobs, wait_for_injection
 from e2e._operator import OperatorProcess
 from e2e._pod_runner import LocalPod
 from e2e._waiting import wait_until
@@ -135,11 +135,22 @@ def test_admitted_pod_runs_and_its_spans_reach_the_store(  # noqa: PLR0917 - fix
     cluster: Cluster, operator: OperatorProcess, bundle: Path, app_python: Path,
     store: str, simulator: str, tmp_path: Path,
 ) -> None:  # fmt: skip
+    """The scenario; the body is below so that the namespace is always cleaned up."""
     namespace = f"e2e-{uuid.uuid4().hex[:6]}"
     cluster.kubectl("create", "namespace", namespace)
+    try:
+        _run_the_pod(cluster, namespace, bundle=bundle, app_python=app_python, store=store,
+                     simulator=simulator, tmp_path=tmp_path)  # fmt: skip
+    finally:
+        cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
+def _run_the_pod(
+    cluster: Cluster, namespace: str, *, bundle: Path, app_python: Path, store: str,
+    simulator: str, tmp_path: Path,
+) -> None:  # fmt: skip
     cluster.wait_for_default_service_account(namespace)
-    cluster.apply(llmobs("obs", {"store": {"mode": "external", "clickhouse": {
-        "url": "http://clickhouse:8123/llmobs"}}}), namespace=namespace)  # fmt: skip
+    cluster.apply(llmobs("obs", EXTERNAL_STORE, only=namespace), namespace=namespace)
     wait_for_injection(cluster, namespace)
     labels = {"app": "chat", "llmobs.dev/inject": "true"}
     cluster.apply({

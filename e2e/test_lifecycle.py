@@ -47,7 +47,7 @@ def live(cluster: Cluster, operator: OperatorProcess) -> Iterator[str]:
     namespace = f"life-{uuid.uuid4().hex[:6]}"
     cluster.kubectl("create", "namespace", namespace)
     cluster.wait_for_default_service_account(namespace)
-    cluster.apply(llmobs(NAME, SPEC), namespace=namespace)
+    cluster.apply(llmobs(NAME, SPEC, only=namespace), namespace=namespace)
     for kind, name in CHILDREN:
         wait_until(functools.partial(_get, cluster, kind, name, namespace), f"{kind} {name}")
     yield namespace

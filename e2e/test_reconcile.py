@@ -39,7 +39,7 @@ def applied(cluster: Cluster, operator: OperatorProcess) -> Iterator[tuple[str, 
     cluster.kubectl("create", "namespace", namespace)
     cluster.wait_for_default_service_account(namespace)
     volumes = provide_volumes(cluster, 1)
-    cluster.apply(llmobs(NAME, SPEC), namespace=namespace)
+    cluster.apply(llmobs(NAME, SPEC, only=namespace), namespace=namespace)
 
     def ready() -> dict[str, Any] | None:
         obj: dict[str, Any] = cluster.get_json("llmobs", NAME, "-n", namespace)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from e2e._manifests import llmobs, python_pod, wait_for_injection
+from e2e._manifests import EXTERNAL_STORE, llmobs, python_pod, wait_for_injection
 from e2e._operator import OperatorProcess
 from e2e._waiting import wait_until
 from e2e.cluster import Cluster
@@ -29,8 +29,7 @@ def watched(cluster: Cluster, operator: OperatorProcess) -> Iterator[str]:
     namespace = f"hook-{uuid.uuid4().hex[:6]}"
     cluster.kubectl("create", "namespace", namespace)
     cluster.wait_for_default_service_account(namespace)
-    cluster.apply(llmobs("obs", {"store": {"mode": "external", "clickhouse": {
-        "url": "http://clickhouse:8123/llmobs"}}}), namespace=namespace)  # fmt: skip
+    cluster.apply(llmobs("obs", EXTERNAL_STORE, only=namespace), namespace=namespace)
 
     wait_for_injection(cluster, namespace)
     yield namespace
