@@ -35,6 +35,7 @@ class OperatorProcess:
     directory: Path
     peering: str = "llmobs"
     resync_s: float = 3.0  # drift repair / status refresh; the chart's default (60 s) is for prod
+    extra_env: dict[str, str] = field(default_factory=dict)
     port: int = 0
     liveness_port: int = 0
     proc: subprocess.Popen[bytes] | None = None
@@ -69,6 +70,7 @@ class OperatorProcess:
         env = self.cluster.env()
         env["KUBECONFIG"] = str(kubeconfig)
         env["LLMOBS_OPERATOR_RESYNC_SECONDS"] = str(self.resync_s)
+        env.update(self.extra_env)
         command = [
             str(Path(sys.executable).with_name("llmobs")), "operator", "run",
             "--host", "127.0.0.1", "--port", str(self.port),
