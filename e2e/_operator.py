@@ -64,6 +64,7 @@ class OperatorProcess:
         """Start the operator and wait until its liveness endpoint and webhook port answer."""
         if self.proc is not None:
             raise RuntimeError("operator already running")
+        self.directory.mkdir(parents=True, exist_ok=True)
         if not self.port:
             self.port, self.liveness_port = _processes.free_ports(2)
         kubeconfig = self.kubeconfig()
@@ -78,7 +79,6 @@ class OperatorProcess:
             "--kubeconfig", str(kubeconfig), "--peering", self.peering,
             "--liveness-port", str(self.liveness_port),
         ]  # fmt: skip
-        self.directory.mkdir(parents=True, exist_ok=True)
         self.proc = _processes.spawn(command, self.log, tie_to_parent=True, env=env)
         deadline = time.monotonic() + timeout_s
         while True:
