@@ -77,6 +77,8 @@ def run(
             )
         os.environ["KUBECONFIG"] = str(settings.kubeconfig)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # One line per API request drowns what matters; kopf logs handler outcomes itself.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="llmobs-webhook-tls-") as scratch:
         if settings.tls_dir is not None:
             try:

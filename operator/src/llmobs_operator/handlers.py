@@ -80,11 +80,11 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
         if runtime.api is not None:
             await runtime.api.aclose()
 
-    @kopf.index("namespaces", registry=registry)
+    @kopf.index("namespaces", id="namespace_labels", registry=registry)
     def namespace_labels(name: str, labels: Any, **_: Any) -> dict[str, dict[str, str]]:
         return {name: dict(labels)}
 
-    @kopf.index(*CR, registry=registry)
+    @kopf.index(*CR, id="resources", registry=registry)
     def resources(body: kopf.Body, namespace: str | None, name: str, **_: Any) -> dict[str, Entry]:
         try:
             entry = entry_from_body(body)
@@ -180,13 +180,15 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
         )
         return compute(owner, entry.spec, observed, body.get("status"), _now())
 
-    @kopf.on.resume(*CR, registry=registry)
-    @kopf.on.create(*CR, registry=registry)
-    @kopf.on.update(*CR, field="spec", registry=registry)
+    @kopf.on.resume(*CR, id="reconcile", registry=registry)
+    @kopf.on.create(*CR, id="reconcile", registry=registry)
+    @kopf.on.update(*CR, id="reconcile", field="spec", registry=registry)
     async def on_change(body: Any, patch: kopf.Patch, reason: Any, **_: Any) -> None:
         await reconcile(body, patch, str(reason))
 
-    @kopf.timer(*CR, interval=settings_.resync_seconds, initial_delay=5, registry=registry)
+    @kopf.timer(
+        *CR, id="resync", interval=settings_.resync_seconds, initial_delay=5, registry=registry
+    )
     async def resync(body: Any, patch: kopf.Patch, **_: Any) -> None:
         """Repair drift (children edited or deleted) and refresh the status counts."""
         try:
@@ -200,7 +202,7 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
             kopf.info(body, reason="DriftRepaired", message="re-applied " + ", ".join(repaired))
         patch.status.update(await _status(body, entry, []))
 
-    @kopf.on.delete(*CR, registry=registry)
+    @kopf.on.delete(*CR, id="cleanup", registry=registry)
     async def on_delete(namespace: str | None, name: str, **_: Any) -> None:
         """Children go with their owner references; the webhook entry goes here."""
         runtime.entries.pop(f"{namespace}/{name}", None)
