@@ -228,7 +228,9 @@ def _env_for(
         ("LLMOBS_K8S_NODE_NAME", "spec.nodeName"),
         ("LLMOBS_K8S_POD_UID", "metadata.uid"),
     ]
-    # Declared first: $(VAR) references only see variables defined earlier in the list.
+    # $(VAR) references only see variables defined earlier in the list, so these go before any
+    # OTEL_RESOURCE_ATTRIBUTES; otherwise after the app's own entries, whose order stays a prefix
+    # (`kubectl apply` of the unchanged manifest then finds nothing to reorder).
     head = [
         {"name": n, "valueFrom": {"fieldRef": {"fieldPath": p}}}
         for n, p in downward
@@ -281,7 +283,15 @@ def _env_for(
         if name not in names:
             tail.append({"name": name, "value": value})
             names.add(name)
-    return head + existing + tail
+    cut = next(
+        (
+            i
+            for i, e in enumerate(existing)
+            if e.get("name") == "OTEL_RESOURCE_ATTRIBUTES" and "value" in e
+        ),
+        len(existing),
+    )
+    return existing[:cut] + head + existing[cut:] + tail
 
 
 def _init_container(config: InjectionConfig) -> dict[str, Any]:
