@@ -234,6 +234,7 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
                     await runtime.api.apply(manifest)
                     logger.info("repaired %s/%s (%s)", manifest["kind"], meta.get("name"), type)
 
+    rolled: dict[tuple[str, str, str], str] = {}
     for plural in ("deployments", "statefulsets"):
 
         @kopf.on.event(
@@ -261,8 +262,11 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
             if chosen is None:
                 return
             spec = runtime.entries[chosen.key].spec.injection.model_dump(by_alias=True, mode="json")
-            patch_ = drift.rollout_patch(body, drift.injection_revision(chosen.key, spec))
-            if patch_ is not None:
+            revision = drift.injection_revision(chosen.key, spec)
+            patch_ = drift.rollout_patch(body, revision)
+            # Events already queued still show the old template: patch once per revision.
+            if patch_ is not None and rolled.get((kind, namespace, name)) != revision:
+                rolled[(kind, namespace, name)] = revision
                 await runtime.api.merge_patch(kind, namespace, name, patch_)
                 logger.info("rolling out %s %s/%s for probe injection", kind, namespace, name)
 
