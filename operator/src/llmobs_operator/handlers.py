@@ -266,8 +266,8 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
             patch_ = drift.rollout_patch(body, revision)
             # Events already queued still show the old template: patch once per revision.
             if patch_ is not None and rolled.get((kind, namespace, name)) != revision:
-                rolled[(kind, namespace, name)] = revision
                 await runtime.api.merge_patch(kind, namespace, name, patch_)
+                rolled[(kind, namespace, name)] = revision
                 logger.info("rolling out %s %s/%s for probe injection", kind, namespace, name)
 
     return registry
