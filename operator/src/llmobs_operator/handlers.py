@@ -18,6 +18,7 @@ from llmobs_operator.reconciler import (
     Runtime,
     apply_children,
     entry_from_body,
+    live_view,
     repair_drift,
     sync_webhook,
     workload_kind,
@@ -96,20 +97,29 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
     @kopf.on.mutate(
         "pods", id="inject", operations=["CREATE"], ignore_failures=True, registry=registry
     )
-    def inject(body: kopf.Body, patch: kopf.Patch, **kwargs: Any) -> None:
+    async def inject(body: kopf.Body, patch: kopf.Patch, **kwargs: Any) -> None:
         resources: kopf.Index[str, Entry] = kwargs["resources"]
         namespace_labels: kopf.Index[str, dict[str, str]] = kwargs["namespace_labels"]
         pod: dict[str, Any] = dict(body)
         namespace = str((pod.get("metadata") or {}).get("namespace", ""))
         entries = [e for key in resources for e in resources[key]]
         labels_by_ns = {k: v for k in namespace_labels for v in namespace_labels[k]}
-        chosen = choose(
-            [e.candidate for e in entries],
-            pod_labels=(pod.get("metadata") or {}).get("labels"),
-            namespace=namespace,
-            namespace_labels=labels_by_ns.get(namespace),
-            excluded_namespaces=(settings_.namespace, "kube-system"),
-        )
+
+        def pick(entries: list[Entry], ns_labels: dict[str, str] | None) -> Any:
+            return choose(
+                [e.candidate for e in entries],
+                pod_labels=(pod.get("metadata") or {}).get("labels"),
+                namespace=namespace,
+                namespace_labels=ns_labels,
+                excluded_namespaces=(settings_.namespace, "kube-system"),
+            )
+
+        chosen = pick(entries, labels_by_ns.get(namespace))
+        if chosen is None and runtime.api is not None and runtime.refresh_due():
+            # The API server sent this pod because some resource's selectors matched. A standby
+            # replica (kopf peering pauses its watches) has stale indexes: ask the API directly.
+            entries, ns_labels = await live_view(runtime.api, namespace)
+            chosen = pick(entries, ns_labels)
         if chosen is None:
             return
         entry = next(e for e in entries if e.candidate.key == chosen.key)
