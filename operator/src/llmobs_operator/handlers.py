@@ -47,7 +47,7 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
     registry = kopf.OperatorRegistry()
     settings_ = runtime.settings
 
-    @kopf.on.startup(registry=registry)
+    @kopf.on.startup(id="configure", registry=registry)
     async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         settings.persistence.finalizer = "llmobs.dev/finalizer"
         settings.posting.level = logging.INFO
@@ -69,14 +69,14 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
             on_serving=serving,
         )
 
-    @kopf.on.login(registry=registry)
+    @kopf.on.login(id="login", registry=registry)
     def login(**kwargs: Any) -> Any:
         info = kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
         if info is not None and runtime.api is None:
             runtime.api = KubeApi.from_connection_info(info)
         return info
 
-    @kopf.on.cleanup(registry=registry)
+    @kopf.on.cleanup(id="close", registry=registry)
     async def close(**_: Any) -> None:
         if runtime.api is not None:
             await runtime.api.aclose()
@@ -227,7 +227,9 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
     ):
         group, _, version = group_version.rpartition("/")
 
-        @kopf.on.event(group, version, plural, labels=CHILD_LABELS, registry=registry)
+        @kopf.on.event(
+            group, version, plural, id="repair_child", labels=CHILD_LABELS, registry=registry
+        )
         async def child_changed(body: Any, type: str, **_: Any) -> None:
             """A child deleted or edited by someone: re-apply it now, not at the next resync."""
             meta = body.get("metadata") or {}
@@ -248,7 +250,12 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
     for plural in ("deployments", "statefulsets"):
 
         @kopf.on.event(
-            "apps", "v1", plural, annotations={drift.ANN_ROLLOUT: "true"}, registry=registry
+            "apps",
+            "v1",
+            plural,
+            id="rollout",
+            annotations={drift.ANN_ROLLOUT: "true"},
+            registry=registry,
         )
         async def rollout(
             body: kopf.Body, namespace: str | None, name: str, type: str, **_: Any
