@@ -157,6 +157,8 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
             kopf.warn(body, reason="ApplyFailed", message="; ".join(errors)[:1000])
         else:
             kopf.info(body, reason="Reconciled", message=f"components applied ({reason})")
+        if runtime.on_reconciled is not None:
+            await runtime.on_reconciled()
         patch.status.update(await _status(body, entry, errors))
 
     async def _status(body: Any, entry: Entry, errors: list[str]) -> dict[str, Any]:
@@ -246,7 +248,45 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
                     await runtime.api.apply(manifest)
                     logger.info("repaired %s/%s (%s)", manifest["kind"], meta.get("name"), type)
 
-    rolled: dict[tuple[str, str, str], str] = {}
+    rolled: dict[tuple[str, str, str], str] = {}  # revision last patched into each workload
+    opted_in: set[tuple[str, str, str]] = set()  # (kind, namespace, name) seen with the annotation
+
+    async def roll(kind: str, namespace: str, name: str, body: Any) -> None:
+        """Restart an opted-in workload whose pods predate the current injection settings."""
+        if runtime.api is None:
+            return
+        template = (body.get("spec") or {}).get("template") or {}
+        labels = {**((template.get("metadata") or {}).get("labels") or {}), s.INJECT_LABEL: "true"}
+        chosen = choose(
+            [e.candidate for e in runtime.entries.values()],
+            pod_labels=labels,
+            namespace=namespace,
+            namespace_labels=None,
+            excluded_namespaces=(settings_.namespace, "kube-system"),
+        )
+        if chosen is None:
+            return
+        spec = runtime.entries[chosen.key].spec.injection.model_dump(by_alias=True, mode="json")
+        revision = drift.injection_revision(chosen.key, spec)
+        patch_ = drift.rollout_patch(body, revision)
+        # Events already queued still show the old template: patch once per revision.
+        if patch_ is not None and rolled.get((kind, namespace, name)) != revision:
+            await runtime.api.merge_patch(kind, namespace, name, patch_)
+            rolled[(kind, namespace, name)] = revision
+            logger.info("rolling out %s %s/%s for probe injection", kind, namespace, name)
+
+    async def roll_known() -> None:
+        """After a resource changed: restart the opted-in workloads it now instruments."""
+        assert runtime.api is not None
+        for kind, namespace, name in sorted(opted_in):
+            live = await runtime.api.get(kind, namespace, name)
+            if live is None:
+                opted_in.discard((kind, namespace, name))
+                continue
+            await roll(kind, namespace, name, live)  # checks the annotation is still there
+
+    runtime.on_reconciled = roll_known
+
     for plural in ("deployments", "statefulsets"):
 
         @kopf.on.event(
@@ -262,29 +302,12 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
         ) -> None:
             """Opted-in workloads restart when injection settings change, so pods get the probe."""
             kind = str(body.get("kind") or "Deployment")
-            if type == "DELETED" or runtime.api is None or namespace is None:
+            if namespace is None:
                 return
-            template = (body.get("spec") or {}).get("template") or {}
-            labels = {
-                **((template.get("metadata") or {}).get("labels") or {}),
-                s.INJECT_LABEL: "true",
-            }
-            chosen = choose(
-                [e.candidate for e in runtime.entries.values()],
-                pod_labels=labels,
-                namespace=namespace,
-                namespace_labels=None,
-                excluded_namespaces=(settings_.namespace, "kube-system"),
-            )
-            if chosen is None:
+            if type == "DELETED":
+                opted_in.discard((kind, namespace, name))
                 return
-            spec = runtime.entries[chosen.key].spec.injection.model_dump(by_alias=True, mode="json")
-            revision = drift.injection_revision(chosen.key, spec)
-            patch_ = drift.rollout_patch(body, revision)
-            # Events already queued still show the old template: patch once per revision.
-            if patch_ is not None and rolled.get((kind, namespace, name)) != revision:
-                await runtime.api.merge_patch(kind, namespace, name, patch_)
-                rolled[(kind, namespace, name)] = revision
-                logger.info("rolling out %s %s/%s for probe injection", kind, namespace, name)
+            opted_in.add((kind, namespace, name))
+            await roll(kind, namespace, name, body)
 
     return registry

@@ -4,7 +4,7 @@ the webhook configuration in step with every resource. Async, through ``KubeApi`
 import base64
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,7 @@ class Runtime:
     ca_file: Path | None = None  # re-read on every sync: cert-manager may renew the CA
     serving: bool = False
     entries: dict[str, Entry] = field(default_factory=dict)
+    on_reconciled: Callable[[], Awaitable[None]] | None = None  # restarts opted-in workloads
     refresh_interval_s: float = 5.0
     _last_refresh: float = field(default=float("-inf"), repr=False)
 
