@@ -48,3 +48,15 @@ def test_revision_changes_with_injection_settings() -> None:
     a = drift.injection_revision("o/n", {"image": "p:1"})
     assert a == drift.injection_revision("o/n", {"image": "p:1"})
     assert a != drift.injection_revision("o/n", {"image": "p:2"})
+
+
+def test_empty_desired_values_match_what_the_server_dropped() -> None:
+    desired = {
+        "spec": {
+            "containers": [{"name": "c", "env": []}],
+            "objectSelector": {"matchExpressions": []},
+        }
+    }
+    live = {"spec": {"containers": [{"name": "c"}], "objectSelector": {}}}
+    assert not drift.drifted(desired, live)
+    assert drift.drifted({"spec": {"containers": [{"name": "c", "env": [{"name": "A"}]}]}}, live)

@@ -29,3 +29,12 @@ def test_entry_from_body() -> None:
     assert entry.candidate.key == "obs/llmobs"
     assert entry.config.otlp_endpoint == "http://llmobs-store.obs.svc:4318"
     assert entry.config.sampling_ratio == 0.5
+
+
+def test_index_ids_are_the_names_the_webhook_reads(tmp_path: Path) -> None:
+    """kopf passes indexes to handlers by id; nested functions would get a dotted id otherwise."""
+    registry = build_registry(
+        Runtime(settings=OperatorSettings()), tls.self_signed(tmp_path, ["x"])
+    )
+    ids = {h.id for h in registry._indexing.get_all_handlers()}
+    assert ids == {"resources", "namespace_labels"}

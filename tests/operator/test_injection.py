@@ -54,11 +54,8 @@ def test_dify_api_pod_gets_probe_env_and_gevent_patch(pod_loader: Any) -> None:
     assert order.index("LLMOBS_K8S_POD_NAME") < order.index("OTEL_RESOURCE_ATTRIBUTES")
     assert env["LLMOBS_K8S_NODE_NAME"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}
     # The app's own variables and mounts are untouched and keep their order.
-    assert [n for n in order if n in ("MODE", "LOG_LEVEL", "SECRET_KEY")] == [
-        "MODE",
-        "LOG_LEVEL",
-        "SECRET_KEY",
-    ]
+    # The app's own entries stay a prefix, in order (`kubectl apply` sees nothing to reorder).
+    assert order[:3] == ["MODE", "LOG_LEVEL", "SECRET_KEY"]
     assert api["volumeMounts"][0]["name"] == "app-data"
     assert {"name": "llmobs-probe", "mountPath": "/llmobs-probe", "readOnly": True} in api[
         "volumeMounts"
@@ -97,6 +94,8 @@ def test_app_env_wins_and_pythonpath_keeps_app_between(pod_loader: Any) -> None:
     assert names(app).count("OTEL_SERVICE_NAME") == 1
     # Ours first, the app's own attributes last (later keys win when the SDK parses them).
     assert env["OTEL_RESOURCE_ATTRIBUTES"].endswith(",deployment.environment=prod")
+    order = names(app)
+    assert order.index("LLMOBS_K8S_NAMESPACE") < order.index("OTEL_RESOURCE_ATTRIBUTES")
     assert "k8s.statefulset.name=chat" in env["OTEL_RESOURCE_ATTRIBUTES"]
     assert "env" not in proxy
     assert "volumeMounts" not in proxy
@@ -226,3 +225,12 @@ def test_workload_of(
 def test_workload_fallbacks() -> None:
     assert inj.workload_of({"metadata": {"labels": {"app": "x"}}}) == ("", "x")
     assert inj.workload_of({"metadata": {"generateName": "job-"}}) == ("", "job")
+
+
+def test_env_provided_by_envfrom_can_be_declared(pod_loader: Any) -> None:
+    pod = pod_loader("dify-api-pod.yaml")
+    pod["metadata"]["annotations"][inj.ANN_APP_ENV] = "OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER"
+    env = env_of(inj.mutate_pod(pod, CONFIG).pod["spec"]["containers"][0])
+    assert "OTEL_SERVICE_NAME" not in env
+    assert "OTEL_TRACES_SAMPLER" not in env
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://llmobs-store.llmobs.svc:4318"

@@ -45,6 +45,10 @@ def test_choose_oldest_matching_and_excludes() -> None:
         )
         is None
     )
+    local = Candidate("apps", "team", "2026-03-01T00:00:00Z", inject, {})
+    assert (
+        choose([*cands, local], pod_labels=labels, namespace="apps", namespace_labels={}) == local
+    )
     by_name = Candidate(
         "d", "n", "2026", inject, {"matchLabels": {"kubernetes.io/metadata.name": "dify"}}
     )

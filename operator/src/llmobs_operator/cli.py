@@ -48,6 +48,7 @@ def run(
     import asyncio
     import logging
     import os
+    import secrets
     import tempfile
 
     import kopf
@@ -77,6 +78,8 @@ def run(
             )
         os.environ["KUBECONFIG"] = str(settings.kubeconfig)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # One line per API request drowns what matters; kopf logs handler outcomes itself.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="llmobs-webhook-tls-") as scratch:
         if settings.tls_dir is not None:
             try:
@@ -97,8 +100,11 @@ def run(
         liveness = (
             f"http://0.0.0.0:{settings.liveness_port}/healthz" if settings.liveness_port else None
         )
+        # Equal priorities make every replica pause (kopf peering): draw one per process.
+        priority = settings.peering_priority or secrets.randbelow(2**31 - 1) + 1
         asyncio.run(
             kopf.operator(
+                priority=priority,
                 registry=registry,
                 clusterwide=True,
                 standalone=settings.peering == "standalone",

@@ -19,7 +19,10 @@ def contains(desired: Any, live: Any) -> bool:
     if isinstance(desired, Mapping):
         if not isinstance(live, Mapping):
             return False
-        return all(k in live and contains(v, live[k]) for k, v in desired.items())
+        # The API server drops empty lists and maps: an empty desired value matches an absent one.
+        return all(
+            contains(v, live[k]) if k in live else v in ([], {}, None) for k, v in desired.items()
+        )
     if isinstance(desired, list):
         if not isinstance(live, list) or len(desired) != len(live):
             return False
@@ -33,8 +36,8 @@ def drifted(desired: Mapping[str, Any], live: Mapping[str, Any] | None) -> bool:
     """True when the live object is missing or no longer carries what we applied."""
     if live is None:
         return True
-    keys = [k for k in desired if k not in ("apiVersion", "kind", "status")]
-    return not all(k in live and contains(desired[k], live[k]) for k in keys)
+    body = {k: v for k, v in desired.items() if k not in ("apiVersion", "kind", "status")}
+    return not contains(body, live)
 
 
 def injection_revision(owner_key: str, injection_spec: Mapping[str, Any]) -> str:

@@ -18,6 +18,7 @@ from llmobs_operator.reconciler import (
     Runtime,
     apply_children,
     entry_from_body,
+    live_view,
     repair_drift,
     sync_webhook,
     workload_kind,
@@ -46,7 +47,7 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
     registry = kopf.OperatorRegistry()
     settings_ = runtime.settings
 
-    @kopf.on.startup(registry=registry)
+    @kopf.on.startup(id="configure", registry=registry)
     async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         settings.persistence.finalizer = "llmobs.dev/finalizer"
         settings.posting.level = logging.INFO
@@ -68,23 +69,23 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
             on_serving=serving,
         )
 
-    @kopf.on.login(registry=registry)
+    @kopf.on.login(id="login", registry=registry)
     def login(**kwargs: Any) -> Any:
         info = kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
         if info is not None and runtime.api is None:
             runtime.api = KubeApi.from_connection_info(info)
         return info
 
-    @kopf.on.cleanup(registry=registry)
+    @kopf.on.cleanup(id="close", registry=registry)
     async def close(**_: Any) -> None:
         if runtime.api is not None:
             await runtime.api.aclose()
 
-    @kopf.index("namespaces", registry=registry)
+    @kopf.index("namespaces", id="namespace_labels", registry=registry)
     def namespace_labels(name: str, labels: Any, **_: Any) -> dict[str, dict[str, str]]:
         return {name: dict(labels)}
 
-    @kopf.index(*CR, registry=registry)
+    @kopf.index(*CR, id="resources", registry=registry)
     def resources(body: kopf.Body, namespace: str | None, name: str, **_: Any) -> dict[str, Entry]:
         try:
             entry = entry_from_body(body)
@@ -96,20 +97,29 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
     @kopf.on.mutate(
         "pods", id="inject", operations=["CREATE"], ignore_failures=True, registry=registry
     )
-    def inject(body: kopf.Body, patch: kopf.Patch, **kwargs: Any) -> None:
+    async def inject(body: kopf.Body, patch: kopf.Patch, **kwargs: Any) -> None:
         resources: kopf.Index[str, Entry] = kwargs["resources"]
         namespace_labels: kopf.Index[str, dict[str, str]] = kwargs["namespace_labels"]
         pod: dict[str, Any] = dict(body)
         namespace = str((pod.get("metadata") or {}).get("namespace", ""))
         entries = [e for key in resources for e in resources[key]]
         labels_by_ns = {k: v for k in namespace_labels for v in namespace_labels[k]}
-        chosen = choose(
-            [e.candidate for e in entries],
-            pod_labels=(pod.get("metadata") or {}).get("labels"),
-            namespace=namespace,
-            namespace_labels=labels_by_ns.get(namespace),
-            excluded_namespaces=(settings_.namespace, "kube-system"),
-        )
+
+        def pick(entries: list[Entry], ns_labels: dict[str, str] | None) -> Any:
+            return choose(
+                [e.candidate for e in entries],
+                pod_labels=(pod.get("metadata") or {}).get("labels"),
+                namespace=namespace,
+                namespace_labels=ns_labels,
+                excluded_namespaces=(settings_.namespace, "kube-system"),
+            )
+
+        chosen = pick(entries, labels_by_ns.get(namespace))
+        if chosen is None and runtime.api is not None and runtime.refresh_due():
+            # The API server sent this pod because some resource's selectors matched. A standby
+            # replica (kopf peering pauses its watches) has stale indexes: ask the API directly.
+            entries, ns_labels = await live_view(runtime.api, namespace)
+            chosen = pick(entries, ns_labels)
         if chosen is None:
             return
         entry = next(e for e in entries if e.candidate.key == chosen.key)
@@ -147,6 +157,8 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
             kopf.warn(body, reason="ApplyFailed", message="; ".join(errors)[:1000])
         else:
             kopf.info(body, reason="Reconciled", message=f"components applied ({reason})")
+        if runtime.on_reconciled is not None:
+            await runtime.on_reconciled()
         patch.status.update(await _status(body, entry, errors))
 
     async def _status(body: Any, entry: Entry, errors: list[str]) -> dict[str, Any]:
@@ -180,13 +192,15 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
         )
         return compute(owner, entry.spec, observed, body.get("status"), _now())
 
-    @kopf.on.resume(*CR, registry=registry)
-    @kopf.on.create(*CR, registry=registry)
-    @kopf.on.update(*CR, field="spec", registry=registry)
+    @kopf.on.resume(*CR, id="reconcile", registry=registry)
+    @kopf.on.create(*CR, id="reconcile", registry=registry)
+    @kopf.on.update(*CR, id="reconcile", field="spec", registry=registry)
     async def on_change(body: Any, patch: kopf.Patch, reason: Any, **_: Any) -> None:
         await reconcile(body, patch, str(reason))
 
-    @kopf.timer(*CR, interval=settings_.resync_seconds, initial_delay=5, registry=registry)
+    @kopf.timer(
+        *CR, id="resync", interval=settings_.resync_seconds, initial_delay=5, registry=registry
+    )
     async def resync(body: Any, patch: kopf.Patch, **_: Any) -> None:
         """Repair drift (children edited or deleted) and refresh the status counts."""
         try:
@@ -200,7 +214,7 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
             kopf.info(body, reason="DriftRepaired", message="re-applied " + ", ".join(repaired))
         patch.status.update(await _status(body, entry, []))
 
-    @kopf.on.delete(*CR, registry=registry)
+    @kopf.on.delete(*CR, id="cleanup", registry=registry)
     async def on_delete(namespace: str | None, name: str, **_: Any) -> None:
         """Children go with their owner references; the webhook entry goes here."""
         runtime.entries.pop(f"{namespace}/{name}", None)
@@ -215,7 +229,9 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
     ):
         group, _, version = group_version.rpartition("/")
 
-        @kopf.on.event(group, version, plural, labels=CHILD_LABELS, registry=registry)
+        @kopf.on.event(
+            group, version, plural, id="repair_child", labels=CHILD_LABELS, registry=registry
+        )
         async def child_changed(body: Any, type: str, **_: Any) -> None:
             """A child deleted or edited by someone: re-apply it now, not at the next resync."""
             meta = body.get("metadata") or {}
@@ -232,36 +248,66 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
                     await runtime.api.apply(manifest)
                     logger.info("repaired %s/%s (%s)", manifest["kind"], meta.get("name"), type)
 
+    rolled: dict[tuple[str, str, str], str] = {}  # revision last patched into each workload
+    opted_in: set[tuple[str, str, str]] = set()  # (kind, namespace, name) seen with the annotation
+
+    async def roll(kind: str, namespace: str, name: str, body: Any) -> None:
+        """Restart an opted-in workload whose pods predate the current injection settings."""
+        if runtime.api is None:
+            return
+        template = (body.get("spec") or {}).get("template") or {}
+        labels = {**((template.get("metadata") or {}).get("labels") or {}), s.INJECT_LABEL: "true"}
+        chosen = choose(
+            [e.candidate for e in runtime.entries.values()],
+            pod_labels=labels,
+            namespace=namespace,
+            namespace_labels=None,
+            excluded_namespaces=(settings_.namespace, "kube-system"),
+        )
+        if chosen is None:
+            return
+        spec = runtime.entries[chosen.key].spec.injection.model_dump(by_alias=True, mode="json")
+        revision = drift.injection_revision(chosen.key, spec)
+        patch_ = drift.rollout_patch(body, revision)
+        # Events already queued still show the old template: patch once per revision.
+        if patch_ is not None and rolled.get((kind, namespace, name)) != revision:
+            await runtime.api.merge_patch(kind, namespace, name, patch_)
+            rolled[(kind, namespace, name)] = revision
+            logger.info("rolling out %s %s/%s for probe injection", kind, namespace, name)
+
+    async def roll_known() -> None:
+        """After a resource changed: restart the opted-in workloads it now instruments."""
+        assert runtime.api is not None
+        for kind, namespace, name in sorted(opted_in):
+            live = await runtime.api.get(kind, namespace, name)
+            if live is None:
+                opted_in.discard((kind, namespace, name))
+                continue
+            await roll(kind, namespace, name, live)  # checks the annotation is still there
+
+    runtime.on_reconciled = roll_known
+
     for plural in ("deployments", "statefulsets"):
 
         @kopf.on.event(
-            "apps", "v1", plural, annotations={drift.ANN_ROLLOUT: "true"}, registry=registry
+            "apps",
+            "v1",
+            plural,
+            id="rollout",
+            annotations={drift.ANN_ROLLOUT: "true"},
+            registry=registry,
         )
         async def rollout(
             body: kopf.Body, namespace: str | None, name: str, type: str, **_: Any
         ) -> None:
             """Opted-in workloads restart when injection settings change, so pods get the probe."""
             kind = str(body.get("kind") or "Deployment")
-            if type == "DELETED" or runtime.api is None or namespace is None:
+            if namespace is None:
                 return
-            template = (body.get("spec") or {}).get("template") or {}
-            labels = {
-                **((template.get("metadata") or {}).get("labels") or {}),
-                s.INJECT_LABEL: "true",
-            }
-            chosen = choose(
-                [e.candidate for e in runtime.entries.values()],
-                pod_labels=labels,
-                namespace=namespace,
-                namespace_labels=None,
-                excluded_namespaces=(settings_.namespace, "kube-system"),
-            )
-            if chosen is None:
+            if type == "DELETED":
+                opted_in.discard((kind, namespace, name))
                 return
-            spec = runtime.entries[chosen.key].spec.injection.model_dump(by_alias=True, mode="json")
-            patch_ = drift.rollout_patch(body, drift.injection_revision(chosen.key, spec))
-            if patch_ is not None:
-                await runtime.api.merge_patch(kind, namespace, name, patch_)
-                logger.info("rolling out %s %s/%s for probe injection", kind, namespace, name)
+            opted_in.add((kind, namespace, name))
+            await roll(kind, namespace, name, body)
 
     return registry

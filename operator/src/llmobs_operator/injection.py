@@ -38,6 +38,9 @@ ANN_INJECT = "llmobs.dev/inject"  # "false" on a pod opts it out
 ANN_CONTAINERS = "llmobs.dev/containers"  # comma list: instrument exactly these
 ANN_SKIP_CONTAINERS = "llmobs.dev/skip-containers"  # comma list: never these
 ANN_PYTHONPATH = "llmobs.dev/image-pythonpath"  # the image's own PYTHONPATH, kept in the middle
+# Variables the app sets through envFrom (ConfigMap/Secret): invisible here, and an explicit env
+# entry would override them, so names listed here are left alone.
+ANN_APP_ENV = "llmobs.dev/app-env"
 ANN_STATUS = "llmobs.dev/injection"
 ANN_REASON = "llmobs.dev/injection-reason"
 ANN_INJECTED = "llmobs.dev/injected-containers"
@@ -218,9 +221,9 @@ def _env_for(
 ) -> list[dict[str, Any]]:
     """The container's env list with ours merged in; the app's own values win."""
     existing: list[dict[str, Any]] = [dict(e) for e in container.get("env") or []]
-    names = {e.get("name") for e in existing}
-    by_name = {e.get("name"): e for e in existing}
     annotations = (pod.get("metadata") or {}).get("annotations") or {}
+    names = {e.get("name") for e in existing} | _csv(annotations.get(ANN_APP_ENV))
+    by_name = {e.get("name"): e for e in existing}
 
     downward = [
         ("LLMOBS_K8S_POD_NAME", "metadata.name"),
@@ -228,7 +231,9 @@ def _env_for(
         ("LLMOBS_K8S_NODE_NAME", "spec.nodeName"),
         ("LLMOBS_K8S_POD_UID", "metadata.uid"),
     ]
-    # Declared first: $(VAR) references only see variables defined earlier in the list.
+    # $(VAR) references only see variables defined earlier in the list, so these go before any
+    # OTEL_RESOURCE_ATTRIBUTES; otherwise after the app's own entries, whose order stays a prefix
+    # (`kubectl apply` of the unchanged manifest then finds nothing to reorder).
     head = [
         {"name": n, "valueFrom": {"fieldRef": {"fieldPath": p}}}
         for n, p in downward
@@ -281,7 +286,15 @@ def _env_for(
         if name not in names:
             tail.append({"name": name, "value": value})
             names.add(name)
-    return head + existing + tail
+    cut = next(
+        (
+            i
+            for i, e in enumerate(existing)
+            if e.get("name") == "OTEL_RESOURCE_ATTRIBUTES" and "value" in e
+        ),
+        len(existing),
+    )
+    return existing[:cut] + head + existing[cut:] + tail
 
 
 def _init_container(config: InjectionConfig) -> dict[str, Any]:

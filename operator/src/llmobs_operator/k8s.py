@@ -22,6 +22,7 @@ KINDS: dict[str, tuple[str, str, bool]] = {
     "Service": ("/api/v1", "services", True),
     "Pod": ("/api/v1", "pods", True),
     "Namespace": ("/api/v1", "namespaces", False),
+    "LLMObservability": ("/apis/llmobs.dev/v1alpha1", "llmobservabilities", True),
     "Deployment": ("/apis/apps/v1", "deployments", True),
     "StatefulSet": ("/apis/apps/v1", "statefulsets", True),
     "DaemonSet": ("/apis/apps/v1", "daemonsets", True),

@@ -22,6 +22,7 @@ PERMISSIONS: frozenset[tuple[str, str, str]] = frozenset(
         # Counting instrumented pods; the webhook itself needs no pod permission.
         ("", "pods", "list"),
         # Namespace labels for namespace selectors (kopf index).
+        ("", "namespaces", "get"),
         ("", "namespaces", "list"),
         ("", "namespaces", "watch"),
         # Events telling users what happened (kopf posts them).

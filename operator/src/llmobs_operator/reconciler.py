@@ -3,10 +3,13 @@ the webhook configuration in step with every resource. Async, through ``KubeApi`
 
 import base64
 import logging
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pydantic
 
 from llmobs_operator import drift
 from llmobs_operator import spec as s
@@ -60,6 +63,17 @@ class Runtime:
     ca_file: Path | None = None  # re-read on every sync: cert-manager may renew the CA
     serving: bool = False
     entries: dict[str, Entry] = field(default_factory=dict)
+    on_reconciled: Callable[[], Awaitable[None]] | None = None  # restarts opted-in workloads
+    refresh_interval_s: float = 5.0
+    _last_refresh: float = field(default=float("-inf"), repr=False)
+
+    def refresh_due(self) -> bool:
+        """At most one live lookup per interval, whatever the admission rate."""
+        now = time.monotonic()
+        if now - self._last_refresh < self.refresh_interval_s:
+            return False
+        self._last_refresh = now
+        return True
 
     def client_config(self) -> dict[str, Any]:
         """URL (local process) or Service reference (in cluster), with our CA."""
@@ -134,6 +148,19 @@ async def sync_webhook(runtime: Runtime, entries: Iterable[Entry]) -> None:
     live = await runtime.api.get("MutatingWebhookConfiguration", None, st.webhook_config_name)
     if drift.drifted(manifest, live):
         await runtime.api.apply(manifest)
+
+
+async def live_view(api: KubeApi, namespace: str) -> tuple[list[Entry], dict[str, str] | None]:
+    """Every parseable resource and the namespace's labels, straight from the API server."""
+    entries = []
+    for body in await api.list("LLMObservability"):
+        try:
+            entries.append(entry_from_body(body))
+        except (pydantic.ValidationError, KeyError):
+            logger.warning("skipping unparseable resource %s", body.get("metadata", {}).get("name"))
+    ns = await api.get("Namespace", None, namespace) if namespace else None
+    labels = ((ns or {}).get("metadata") or {}).get("labels")
+    return entries, labels
 
 
 def workload_kind(spec: s.LLMObservabilitySpec) -> str:

@@ -59,7 +59,11 @@ def choose(
     namespace_labels: Mapping[str, str] | None,
     excluded_namespaces: Iterable[str] = (),
 ) -> Candidate | None:
-    """The resource that instruments a pod: the oldest whose selectors match, else None."""
+    """The resource that instruments a pod, else None.
+
+    Among the resources whose selectors match, one in the pod's own namespace wins (a team's own
+    settings beat a cluster-wide default); then the oldest.
+    """
     if namespace in set(excluded_namespaces):
         return None
     ns_labels = {"kubernetes.io/metadata.name": namespace, **(namespace_labels or {})}
@@ -70,5 +74,5 @@ def choose(
         and matches(c.pod_selector, pod_labels)
         and matches(c.namespace_selector, ns_labels)
     ]
-    found.sort(key=lambda c: (c.created, c.namespace, c.name))
+    found.sort(key=lambda c: (c.namespace != namespace, c.created, c.namespace, c.name))
     return found[0] if found else None

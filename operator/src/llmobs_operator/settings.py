@@ -44,6 +44,12 @@ class OperatorSettings(BaseSettings):
         default="llmobs",
         description="kopf peering name: one active replica at a time; 'standalone' disables it.",
     )
+    peering_priority: int = Field(
+        default=0,
+        ge=0,
+        description="kopf peering priority (highest is active); 0 draws a random one, because "
+        "replicas with equal priorities all pause.",
+    )
     resync_seconds: float = Field(
         default=60.0, gt=0, description="Interval of the drift repair and status refresh."
     )

@@ -211,7 +211,7 @@ class StoreSpec(_Model):
         json_schema_extra={
             "x-kubernetes-validations": [
                 {
-                    "rule": "self.mode != 'external' || has(self.clickhouse)",
+                    "rule": "!has(self.mode) || self.mode != 'external' || has(self.clickhouse)",
                     "message": "store.clickhouse is required when store.mode is external",
                 }
             ]
@@ -258,7 +258,8 @@ class GatewaySpec(_Model):
         json_schema_extra={
             "x-kubernetes-validations": [
                 {
-                    "rule": "!self.enabled || (has(self.upstreams) && size(self.upstreams) > 0)",
+                    "rule": "!has(self.enabled) || !self.enabled || "
+                    "(has(self.upstreams) && size(self.upstreams) > 0)",
                     "message": "gateway.upstreams needs at least one upstream when the gateway "
                     "is enabled",
                 }
@@ -320,7 +321,7 @@ class RumSpec(_Model):
         json_schema_extra={
             "x-kubernetes-validations": [
                 {
-                    "rule": "!self.enabled || "
+                    "rule": "!has(self.enabled) || !self.enabled || "
                     "(has(self.allowedOrigins) && size(self.allowedOrigins) > 0)",
                     "message": "rum.allowedOrigins needs at least one origin when RUM is enabled",
                 }
