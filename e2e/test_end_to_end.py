@@ -1,11 +1,12 @@
 """One honest end-to-end: the pod the webhook admitted, run for real.
 
-The Deployment's pod is taken from the API server as admitted; its init container's copy step
-runs against the bundle built by the probe's own bundle command (what the probe image holds at
-/llmobs/probe), then its app command runs with the pod's env (downward-API values resolved from
-the pod) and volumes mapped to temporary directories, in a fresh virtualenv holding only the app's
-own dependency (openai), as an app image would. The app calls the model-server simulator through
-the openai SDK; its spans must reach the store with the pod's namespace, pod name and workload.
+The Deployment's pod is taken from the API server as admitted. Its init container's copy step runs
+against the probe image's /llmobs/probe, assembled as docker/probe.Dockerfile does (the dispatcher
+bootstrap plus the project's own bundle command); then its app command runs with the pod's env
+(downward-API values resolved from the pod) and volumes mapped to temporary directories, in a
+fresh virtualenv holding only the app's own dependency (openai), as an app image would. The app
+calls the model-server simulator through the openai SDK; its spans must reach the store with the
+pod's namespace, pod name and workload.
 
 Needs the probe (bundle command), the store and the simulator, each from its own branch: until
 they are merged this test is skipped locally (and fails under CI=true) saying so.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import platform
 import shutil
 import subprocess
 import sys
@@ -37,6 +39,9 @@ from llmobs_testing.prereq import require
 pytestmark = pytest.mark.e2e
 
 APPS = Path(__file__).with_name("apps")
+DISPATCHER = (
+    Path(__file__).resolve().parent.parent / "docker" / "probe-dispatch" / "sitecustomize.py"
+)
 APP_IMAGE = "registry.example/chat-app:1.0"
 BIN = Path(sys.executable).parent
 
@@ -58,13 +63,19 @@ def parts() -> None:
 
 @pytest.fixture(scope="module")
 def bundle(parts: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The probe bundle, written by the project's own bundle command."""
-    target = tmp_path_factory.mktemp("bundle") / "probe"
-    done = subprocess.run([str(BIN / "llmobs-instrument"), "bundle", str(target)],
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    """/llmobs/probe of the probe init image, assembled as docker/probe.Dockerfile does: the
+    dispatcher bootstrap plus one ``llmobs-instrument bundle`` for the app's CPython version."""
+    image = tmp_path_factory.mktemp("probe-image") / "probe"
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    done = subprocess.run(
+        [str(BIN / "llmobs-instrument"), "bundle", str(image / f"python{version}"),
+         "--python-version", version, "--platform", f"{platform.machine()}-manylinux_2_28"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert (target / "bootstrap" / "sitecustomize.py").is_file()
-    return target
+    (image / "bootstrap").mkdir()
+    shutil.copy(DISPATCHER, image / "bootstrap" / "sitecustomize.py")
+    return image
 
 
 @pytest.fixture(scope="module")
