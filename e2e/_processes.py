@@ -1,7 +1,7 @@
 """Child processes of the control plane: each in its own process group, stopped as a group.
 
 A cluster started by the test session is tied to it twice over: ``atexit`` stops it on a normal
-exit, and ``PR_SET_PDEATHSIG`` makes the kernel send SIGTERM to each child if the Python process
+exit, and ``PR_SET_PDEATHSIG`` makes the kernel send SIGKILL to each child if the Python process
 dies without running ``atexit`` (killed by a signal). A cluster started by hand
 (``python -m e2e.cluster up``) is detached and stopped later from its recorded process ids.
 """
@@ -23,7 +23,9 @@ _PR_SET_PDEATHSIG = 1
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the forked child
     libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    # SIGKILL, not SIGTERM: with its parent gone nobody waits for a graceful exit, and a
+    # kube-apiserver whose etcd died with it can hang in its shutdown sequence.
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def spawn(

@@ -170,3 +170,38 @@ def test_cli_up_env_down_leaves_no_process(cluster: Cluster, tmp_path: Path) -> 
     for component, pid in pids.items():
         assert _processes.group_members(pid) == [], f"{component} left processes behind"
     assert not (directory / "state.json").exists()
+
+
+def test_control_plane_dies_with_a_killed_session(
+    binaries: dict[str, Path], tmp_path: Path
+) -> None:
+    """Even a session killed with SIGKILL (no atexit) leaves nothing behind: PR_SET_PDEATHSIG."""
+    script = (
+        "import json, sys, time\n"
+        "from pathlib import Path\n"
+        "from e2e.cluster import Cluster\n"
+        f"c = Cluster(Path({str(tmp_path / 'doomed')!r}), {{k: Path(v) for k, v in "
+        f"{ {k: str(v) for k, v in binaries.items()}!r}.items()}})\n"
+        "c.start(tie_to_parent=True)\n"
+        "print(json.dumps(c.pids()), flush=True)\n"
+        "time.sleep(300)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
+    env["PYTHONPATH"] = str(REPO)
+    session = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env, cwd=REPO
+    )
+    try:
+        assert session.stdout is not None
+        pids: dict[str, int] = json.loads(session.stdout.readline() or "{}")
+        assert set(pids) == set(COMPONENTS)
+        assert all(_processes.alive(pid) for pid in pids.values())
+    finally:
+        session.kill()
+        session.wait(timeout=10)
+        if session.stdout is not None:
+            session.stdout.close()
+    wait_until(
+        lambda: not [pid for pid in pids.values() if _processes.alive(pid)],
+        "every component to die with its session", timeout_s=30,
+    )  # fmt: skip
