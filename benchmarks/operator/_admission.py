@@ -9,11 +9,14 @@ difference of the two distributions; the API server's own histogram of webhook c
 
 from __future__ import annotations
 
+import base64
 import functools
 import http.client
 import json
+import ssl
 import statistics
 import time
+import urllib.parse
 import uuid
 from pathlib import Path
 from typing import Any
@@ -80,6 +83,49 @@ def _webhook_histogram(cluster: Cluster, name_prefix: str) -> dict[str, float]:
     return {"calls": total, "p50_le_ms": quantile(0.5), "p99_le_ms": quantile(0.99)}
 
 
+def _direct_webhook(
+    cluster: Cluster, namespace: str, requests: int, *, fresh: bool
+) -> dict[str, float]:
+    """The operator's webhook server alone: AdmissionReviews POSTed straight to its URL, over one
+    keep-alive connection or (``fresh``) a new TLS connection per request."""
+    hook = cluster.get_json("mutatingwebhookconfiguration", "llmobs-inject")
+    entry = next(w for w in hook["webhooks"] if w["name"].startswith(f"obs.{namespace}."))
+    url = urllib.parse.urlsplit(entry["clientConfig"]["url"])
+    context = ssl.create_default_context(
+        cadata=base64.b64decode(entry["clientConfig"]["caBundle"]).decode()
+    )
+    conn = http.client.HTTPSConnection(url.hostname or "", url.port, context=context, timeout=30)
+    # As the API server sends it: defaulted by the API server (an admitted unlabelled pod), with
+    # the label that selects it, without the status it gained afterwards.
+    pod = cluster.get_json("pod", "out-0", "-n", namespace)
+    pod.pop("status", None)
+    pod["metadata"].pop("managedFields", None)
+    pod["metadata"]["labels"]["llmobs.dev/inject"] = "true"
+    samples = []
+    try:
+        for i in range(requests):
+            review = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+                "uid": f"bench-{i}", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                "resource": {"group": "", "version": "v1", "resource": "pods"},
+                "namespace": namespace, "operation": "CREATE", "dryRun": False,
+                "userInfo": {"username": "bench"}, "object": pod}}  # fmt: skip
+            started = time.perf_counter()
+            if fresh:
+                conn.close()
+                conn = http.client.HTTPSConnection(
+                    url.hostname or "", url.port, context=context, timeout=30
+                )
+            conn.request("POST", f"{url.path}?{url.query}", json.dumps(review),
+                         {"Content-Type": "application/json"})  # fmt: skip
+            answer = json.loads(conn.getresponse().read())
+            samples.append((time.perf_counter() - started) * 1000)
+            assert answer["response"].get("patch"), "the webhook did not mutate the pod"
+    finally:
+        conn.close()
+    return {"requests": requests, "p50_ms": round(percentile(samples, 0.5), 2),
+            "p99_ms": round(percentile(samples, 0.99), 2)}  # fmt: skip
+
+
 def admission(cluster: Cluster, pods: int) -> dict[str, Any]:
     """Create ``pods`` labelled and ``pods`` unlabelled pods, interleaved; latencies in ms."""
     namespace = f"bench-{uuid.uuid4().hex[:6]}"
@@ -99,8 +145,14 @@ def admission(cluster: Cluster, pods: int) -> dict[str, Any]:
     check = cluster.get_json("pod", f"in-{pods - 1}", "-n", namespace)
     assert check["metadata"]["labels"].get("llmobs.dev/injection") == "injected"
     hook = _webhook_histogram(cluster, f"obs.{namespace}.")
+    direct = {
+        "keep_alive": _direct_webhook(cluster, namespace, min(pods, 300), fresh=False),
+        "new_tls_connection_each": _direct_webhook(cluster, namespace, min(pods, 300), fresh=True),
+    }
     cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
-    result: dict[str, Any] = {"pods_each": pods, "apiserver_webhook_histogram": hook}
+    result: dict[str, Any] = {
+        "pods_each": pods, "apiserver_webhook_histogram": hook, "webhook_server_direct": direct,
+    }  # fmt: skip
     for label, samples in (("with_webhook", injected), ("without_webhook", plain)):
         result[label] = {
             "p50_ms": round(percentile(samples, 0.5), 2),
