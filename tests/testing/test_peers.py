@@ -194,3 +194,21 @@ def _families(peer: str) -> dict[str, Metric]:
 def _sample(peer: str, name: str) -> float:
     """The sum over label sets of ``name``'s samples (one model here)."""
     return sum(s.value for f in _families(peer).values() for s in f.samples if s.name == name)
+
+
+def test_binary_is_none_without_go(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("LLMOBS_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert llm_d_sim_binary() is None
+
+
+def test_cached_binary_is_reused_without_building(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("LLMOBS_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no Go: a build would be impossible
+    cached = tmp_path / "bin" / "llm-d-inference-sim-v9.9.9"
+    cached.parent.mkdir()
+    cached.write_text("#!/bin/sh\n")
+    cached.chmod(0o755)
+    assert llm_d_sim_binary("v9.9.9") == cached
