@@ -58,6 +58,8 @@ def test_every_vllm_name_after_traffic_and_counters_add_up() -> None:
     success = names.VLLM_REQUEST_SUCCESS_TOTAL
     assert value(samples, success, model_name="m", finished_reason="length") == 1
     assert value(samples, success, model_name="m", finished_reason="stop") == 1
+    tpot = names.VLLM_TIME_PER_OUTPUT_TOKEN_SECONDS_DEPRECATED
+    assert value(samples, tpot + "_count", model_name="m") == 2
     # 3 + 15 gaps between tokens.
     assert value(samples, names.VLLM_INTER_TOKEN_LATENCY_SECONDS + "_count", model_name="m") == 18
     assert value(samples, names.VLLM_NUM_REQUESTS_RUNNING, model_name="m") == 0
