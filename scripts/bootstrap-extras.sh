@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Prerequisites beyond the Python workspace (later issues add theirs here): each step says what it
-# does, is skipped when already satisfied, and under CI=true a failure fails the run.
+# Prerequisites beyond the Python workspace: each step says what it does, is skipped when already
+# satisfied, and under CI=true a failure fails the run (elsewhere the tests that need it skip
+# loudly, saying what to install).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE="${LLMOBS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/llmobs}"
@@ -8,6 +9,16 @@ step_failed() {  # $1: what failed
     if [ "${CI:-}" = "true" ]; then echo "bootstrap: $1 failed (CI=true: failing)" >&2; exit 1; fi
     echo "bootstrap: $1 failed; tests that need it will be skipped" >&2
 }
+
+# --- testing: llm-d-inference-sim, the third-party peer of the model-server simulator, built once
+# into ~/.cache/llmobs/bin by llmobs_testing.peers (minutes the first time) ---
+if command -v go >/dev/null 2>&1; then
+    echo "bootstrap: llm-d-inference-sim (built if missing)"
+    .venv/bin/python -c 'from llmobs_testing.peers import llm_d_sim_binary; print(llm_d_sim_binary())' \
+        || step_failed "building llm-d-inference-sim"
+else
+    step_failed "llm-d-inference-sim (no go toolchain to build it)"
+fi
 
 # --- operator: helm (helm lint / helm template tests of charts/llmobs) ---
 HELM_VERSION=v3.21.4

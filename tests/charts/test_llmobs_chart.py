@@ -24,8 +24,9 @@ HELM_VERSION = "v3.21.4"
 
 def helm() -> str:
     cache = Path(os.environ.get("LLMOBS_CACHE", Path.home() / ".cache" / "llmobs"))
-    candidate = cache / f"helm-{HELM_VERSION}" / "helm"
-    found = str(candidate) if candidate.is_file() else shutil.which("helm")
+    # scripts/bootstrap-extras.sh builds it here (the e2e control plane keeps one in bin/ too).
+    candidates = [cache / f"helm-{HELM_VERSION}" / "helm", cache / "bin" / f"helm-{HELM_VERSION}"]
+    found = next((str(c) for c in candidates if c.is_file()), None) or shutil.which("helm")
     require(found is not None, "helm", "run scripts/bootstrap-extras.sh (make bootstrap) to build it")
     assert found is not None
     return found

@@ -20,6 +20,7 @@ from llmobs_operator.reconciler import (
     entry_from_body,
     live_view,
     repair_drift,
+    sync_scrape_targets,
     sync_webhook,
     workload_kind,
 )
@@ -51,6 +52,9 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
     async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         settings.persistence.finalizer = "llmobs.dev/finalizer"
         settings.posting.level = logging.INFO
+        # Only our own events (Reconciled, DriftRepaired, ApplyFailed, InvalidSpec): kopf would
+        # otherwise post a "handler succeeded" event on every child status change.
+        settings.posting.loggers = False
         settings.peering.name = settings_.peering
         settings.peering.mandatory = False
         settings.peering.standalone = settings_.peering == "standalone"
@@ -150,6 +154,10 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
         assert runtime.api is not None
         errors = await apply_children(runtime.api, owner, entry.spec)
         try:
+            await sync_scrape_targets(runtime.api, owner, entry.spec)
+        except ApiError as exc:
+            errors.append(f"scrape targets: {exc}")
+        try:
             await sync_webhook(runtime, runtime.entries.values())
         except ApiError as exc:
             errors.append(f"MutatingWebhookConfiguration: {exc}")
@@ -209,6 +217,7 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
             return
         assert runtime.api is not None
         repaired = await repair_drift(runtime.api, _owner(body), entry.spec)
+        await sync_scrape_targets(runtime.api, _owner(body), entry.spec)
         await sync_webhook(runtime, runtime.entries.values())
         if repaired:
             kopf.info(body, reason="DriftRepaired", message="re-applied " + ", ".join(repaired))

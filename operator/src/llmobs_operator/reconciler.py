@@ -15,7 +15,7 @@ from llmobs_operator import drift
 from llmobs_operator import spec as s
 from llmobs_operator.injection import InjectionConfig
 from llmobs_operator.k8s import ApiError, KubeApi
-from llmobs_operator.resources import common, webhook
+from llmobs_operator.resources import common, scrape, webhook
 from llmobs_operator.selectors import Candidate
 from llmobs_operator.settings import OperatorSettings
 
@@ -99,7 +99,8 @@ async def apply_children(
             await api.apply(manifest)
         except ApiError as exc:
             errors.append(f"{manifest['kind']}/{manifest['metadata']['name']}: {exc}")
-    keep = common.children_of(desired)
+    # The targets ConfigMap is written by sync_scrape_targets, from pods rather than the spec.
+    keep = common.children_of(desired) | {("ConfigMap", scrape.name(owner))}
     selector = (
         f"{common.LABEL_INSTANCE}={owner.name},app.kubernetes.io/managed-by={common.MANAGED_BY}"
     )
@@ -115,6 +116,25 @@ async def apply_children(
             if (kind, name) not in keep and any(r.get("uid") == owner.uid for r in refs):
                 await api.delete(kind, owner.namespace, name)
     return errors
+
+
+async def sync_scrape_targets(
+    api: KubeApi, owner: common.Owner, spec: s.LLMObservabilitySpec
+) -> int:
+    """Resolve model-server and GPU-exporter pods into the store's targets file; returns count."""
+    selector = scrape.selector_string(spec.model_servers.selector.model_dump(by_alias=True))
+    servers = await api.list("Pod", None, selector or None)
+    gpus = (
+        await api.list("Pod", owner.namespace, scrape.gpu_exporter_selector(owner))
+        if spec.gpu_exporter.enabled
+        else []
+    )
+    found = scrape.targets(spec, servers, gpus)
+    manifest = scrape.configmap(owner, spec, found)
+    live = await api.get("ConfigMap", owner.namespace, manifest["metadata"]["name"])
+    if drift.drifted(manifest, live):
+        await api.apply(manifest)
+    return len(found)
 
 
 async def repair_drift(

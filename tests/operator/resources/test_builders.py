@@ -69,9 +69,15 @@ def test_config_change_changes_the_pod_template_hash() -> None:
     )
 
 
-def test_scrape_selector_string() -> None:
+def test_store_reads_scrape_targets_from_a_mounted_file() -> None:
+    sts = by_kind(store.build(OWNER, parse_spec({})))["StatefulSet"]
     data = by_kind(store.build(OWNER, parse_spec({})))["ConfigMap"]["data"]
-    assert data["LLMOBS_STORE_SCRAPE_SELECTOR"] == "llmobs.dev/model-server in (vllm,sglang)"
+    assert data["LLMOBS_STORE_SCRAPE_TARGETS_FILE"] == "/etc/llmobs/scrape/targets.json"
+    volumes = {v["name"]: v for v in sts["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["scrape-targets"]["configMap"] == {
+        "name": "llmobs-scrape-targets",
+        "optional": True,
+    }
 
 
 def test_gateway_disabled_builds_nothing_and_enabled_references_secrets() -> None:

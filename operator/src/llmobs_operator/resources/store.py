@@ -4,6 +4,7 @@ writes to an external ClickHouse (no volume)."""
 from typing import Any
 
 from llmobs_operator import spec as s
+from llmobs_operator.resources import scrape
 from llmobs_operator.resources.common import (
     ANN_CONFIG_HASH,
     STORE_PORT,
@@ -27,13 +28,8 @@ def store_config(owner: Owner, spec: s.LLMObservabilitySpec) -> dict[str, str]:
         "LLMOBS_STORE_RETENTION_DAYS": str(store.retention_days),
         "LLMOBS_STORE_RUM_ENABLED": "true" if spec.rum.enabled else "false",
         "LLMOBS_STORE_RUM_ALLOWED_ORIGINS": ",".join(spec.rum.allowed_origins),
-        "LLMOBS_STORE_SCRAPE_SELECTOR": _selector_string(
-            spec.model_servers.selector.model_dump(by_alias=True)
-        ),
-        "LLMOBS_STORE_SCRAPE_PORT": str(spec.model_servers.metrics_port),
-        "LLMOBS_STORE_SCRAPE_PATH": spec.model_servers.metrics_path,
-        "LLMOBS_STORE_SCRAPE_INTERVAL_S": str(spec.model_servers.scrape_interval_seconds),
-        "LLMOBS_STORE_SCRAPE_GPU": "true" if spec.gpu_exporter.enabled else "false",
+        # Model servers and GPU exporters, resolved by the operator (resources/scrape.py).
+        "LLMOBS_STORE_SCRAPE_TARGETS_FILE": f"{scrape.MOUNT_DIR}/{scrape.FILE}",
         "OTEL_SERVICE_NAME": "llmobs-store",
     }
     if store.mode == "embedded":
@@ -42,22 +38,6 @@ def store_config(owner: Owner, spec: s.LLMObservabilitySpec) -> dict[str, str]:
         env["LLMOBS_STORE_CLICKHOUSE_URL"] = store.clickhouse.url
         env["LLMOBS_STORE_CLICKHOUSE_USER"] = store.clickhouse.user
     return env
-
-
-def _selector_string(selector: dict[str, Any]) -> str:
-    """A label selector in the API's query-string syntax (``a=b,c in (d,e)``)."""
-    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr["key"], expr["operator"], ",".join(expr.get("values") or [])
-        parts.append(
-            {
-                "In": f"{key} in ({values})",
-                "NotIn": f"{key} notin ({values})",
-                "Exists": key,
-                "DoesNotExist": f"!{key}",
-            }[op]
-        )
-    return ",".join(parts)
 
 
 def _container(owner: Owner, spec: s.LLMObservabilitySpec) -> dict[str, Any]:
@@ -71,7 +51,10 @@ def _container(owner: Owner, spec: s.LLMObservabilitySpec) -> dict[str, Any]:
                 "valueFrom": {"secretKeyRef": {"name": ref.name, "key": ref.key}},
             }
         )
-    mounts = [{"name": "tmp", "mountPath": "/tmp"}]
+    mounts = [
+        {"name": "tmp", "mountPath": "/tmp"},
+        {"name": "scrape-targets", "mountPath": scrape.MOUNT_DIR, "readOnly": True},
+    ]
     if store.mode == "embedded":
         mounts.append({"name": "data", "mountPath": DATA_DIR})
     return {
@@ -127,7 +110,14 @@ def build(owner: Owner, spec: s.LLMObservabilitySpec) -> list[dict[str, Any]]:
         "spec": {
             "securityContext": pod_security(),
             "containers": [_container(owner, spec)],
-            "volumes": [{"name": "tmp", "emptyDir": {}}],
+            "volumes": [
+                {"name": "tmp", "emptyDir": {}},
+                # Optional: the store starts before the operator has listed any model server.
+                {
+                    "name": "scrape-targets",
+                    "configMap": {"name": scrape.name(owner), "optional": True},
+                },
+            ],
         },
     }
     if spec.store.mode == "external":
