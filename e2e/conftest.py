@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e import _binaries
+from e2e import _binaries, _kind
 from e2e._operator import OperatorProcess
 from e2e.cluster import Cluster
 from llmobs_testing.prereq import require
@@ -41,8 +41,21 @@ def binaries() -> dict[str, Path]:
 def cluster(
     binaries: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Cluster]:
-    """The session's control plane; its processes die with the session (atexit + PDEATHSIG too)."""
-    control_plane = Cluster(tmp_path_factory.mktemp("cluster"), binaries)
+    """The session's control plane; its processes die with the session (atexit + PDEATHSIG too).
+
+    ``E2E_CLUSTER=kind`` uses a kind cluster instead (Docker machines only; see e2e/_kind.py).
+    """
+    directory = tmp_path_factory.mktemp("cluster")
+    control_plane: Cluster
+    if _kind.selected():
+        require(
+            _kind.available(),
+            "kind and a running Docker engine (E2E_CLUSTER=kind)",
+            "install Docker and kind, or unset E2E_CLUSTER to use the local control plane",
+        )
+        control_plane = _kind.KindCluster(directory, binaries)
+    else:
+        control_plane = Cluster(directory, binaries)
     control_plane.start(tie_to_parent=True)
     try:
         yield control_plane
@@ -89,6 +102,9 @@ def operator(
     cluster: Cluster, chart: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[OperatorProcess]:
     """``llmobs operator run`` as a local process with the chart's ServiceAccount token."""
+    require(not _kind.selected(), "the local control plane for the operator scenarios",
+            "on kind the API server cannot call a webhook on this machine's 127.0.0.1: "
+            "those scenarios run on the local control plane only (unset E2E_CLUSTER)")  # fmt: skip
     process = OperatorProcess(
         cluster, chart, f"{RELEASE}-operator", tmp_path_factory.mktemp("operator")
     )
