@@ -30,13 +30,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from e2e import _binaries, _certs, _processes
+from e2e import _binaries, _certs, _components, _processes
 
 # The order matters: each waits for the one before it.
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 NODE_NAME = "kwok-node-0"
-SERVICE_CIDR = "10.0.0.0/24"
-STAGES = Path(__file__).with_name("kwok-stages.yaml")
 
 
 class ClusterError(RuntimeError):
@@ -173,7 +171,7 @@ class Cluster:
             if pid is None:
                 continue
             # A recorded pid may have been recycled: only signal it while it still runs our binary.
-            binary = str(self.binaries.get(_binary_name(component), ""))
+            binary = str(self.binaries.get(component, ""))
             if _processes.alive(pid) and binary and binary in _processes.command_line(pid):
                 _processes.stop_group(pid)
             proc = self._procs.pop(component, None)
@@ -311,87 +309,10 @@ class Cluster:
 
     def _command(self, component: str, pki: _certs.Pki) -> list[str]:
         assert self.state is not None
-        p = self.state.ports
-        binary = str(self.binaries[_binary_name(component)])
-        kubeconfig = str(self.kubeconfig)
-        if component == "etcd":
-            client, peer = (
-                f"http://127.0.0.1:{p['etcd-client']}",
-                f"http://127.0.0.1:{p['etcd-peer']}",
-            )
-            return [
-                binary,
-                "--name=default",
-                f"--data-dir={self.directory / 'etcd-data'}",
-                f"--listen-client-urls={client}",
-                f"--advertise-client-urls={client}",
-                f"--listen-peer-urls={peer}",
-                f"--initial-advertise-peer-urls={peer}",
-                f"--initial-cluster=default={peer}",
-                "--unsafe-no-fsync=true",
-                "--log-level=warn",
-            ]
-        if component == "kube-apiserver":
-            return [
-                binary,
-                f"--etcd-servers=http://127.0.0.1:{p['etcd-client']}",
-                "--bind-address=127.0.0.1",
-                "--advertise-address=127.0.0.1",
-                f"--secure-port={p['apiserver']}",
-                f"--cert-dir={self.directory / 'pki'}",
-                f"--tls-cert-file={pki.serving_cert}",
-                f"--tls-private-key-file={pki.serving_key}",
-                f"--client-ca-file={pki.ca_cert}",
-                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-                f"--service-account-key-file={pki.sa_pub}",
-                f"--service-account-signing-key-file={pki.sa_key}",
-                f"--service-cluster-ip-range={SERVICE_CIDR}",
-                "--authorization-mode=Node,RBAC",
-                "--allow-privileged=true",
-                "--profiling=false",
-                "--v=1",
-            ]
-        if component == "kube-controller-manager":
-            return [
-                binary,
-                f"--kubeconfig={kubeconfig}",
-                f"--authentication-kubeconfig={kubeconfig}",
-                f"--authorization-kubeconfig={kubeconfig}",
-                f"--service-account-private-key-file={pki.sa_key}",
-                f"--root-ca-file={pki.ca_cert}",
-                "--leader-elect=false",
-                "--bind-address=127.0.0.1",
-                f"--secure-port={p['controller-manager']}",
-                f"--cert-dir={self.directory / 'pki' / 'kcm'}",
-                "--profiling=false",
-                "--v=1",
-            ]
-        if component == "kube-scheduler":
-            return [
-                binary,
-                f"--kubeconfig={kubeconfig}",
-                f"--authentication-kubeconfig={kubeconfig}",
-                f"--authorization-kubeconfig={kubeconfig}",
-                "--leader-elect=false",
-                "--bind-address=127.0.0.1",
-                f"--secure-port={p['scheduler']}",
-                f"--cert-dir={self.directory / 'pki' / 'scheduler'}",
-                "--profiling=false",
-                "--v=1",
-            ]
-        if component == "kwok":
-            return [
-                binary,
-                f"--kubeconfig={kubeconfig}",
-                "--manage-all-nodes=false",
-                "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-                f"--server-address=127.0.0.1:{p['kwok']}",
-                "--node-ip=127.0.0.1",
-                "--cidr=10.244.0.0/16",
-                "--node-lease-duration-seconds=40",
-                f"--config={STAGES}",
-            ]
-        raise KeyError(component)
+        return _components.command(
+            component, str(self.binaries[component]), ports=self.state.ports,
+            directory=self.directory, kubeconfig=self.kubeconfig, pki=pki,
+        )  # fmt: skip
 
     def _spawn(self, component: str, command: list[str], tie_to_parent: bool) -> None:
         assert self.state is not None
@@ -454,25 +375,7 @@ class Cluster:
             delay = min(delay * 1.5, 0.5)
 
     def _create_node(self) -> None:
-        node = {
-            "apiVersion": "v1",
-            "kind": "Node",
-            "metadata": {
-                "name": NODE_NAME,
-                "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
-                "labels": {
-                    "type": "kwok",
-                    "kubernetes.io/hostname": NODE_NAME,
-                    "kubernetes.io/os": "linux",
-                    "kubernetes.io/arch": "amd64",
-                },
-            },
-            "status": {
-                "allocatable": {"cpu": "64", "memory": "256Gi", "pods": "1000"},
-                "capacity": {"cpu": "64", "memory": "256Gi", "pods": "1000"},
-            },
-        }
-        self.kubectl("apply", "-f", "-", input=json.dumps(node))
+        self.kubectl("apply", "-f", "-", input=json.dumps(_components.node(NODE_NAME)))
 
     def _schedulable(self) -> bool:
         for c in COMPONENTS:
@@ -487,35 +390,7 @@ class Cluster:
 
     def _write_kubeconfig(self, pki: _certs.Pki) -> None:
         assert self.state is not None
-        config = {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "current-context": "llmobs-e2e",
-            "clusters": [
-                {
-                    "name": "llmobs-e2e",
-                    "cluster": {
-                        "server": self.state.server,
-                        "certificate-authority": str(pki.ca_cert),
-                    },
-                }
-            ],
-            "users": [
-                {
-                    "name": "admin",
-                    "user": {
-                        "client-certificate": str(pki.admin_cert),
-                        "client-key": str(pki.admin_key),
-                    },
-                }
-            ],
-            "contexts": [
-                {
-                    "name": "llmobs-e2e",
-                    "context": {"cluster": "llmobs-e2e", "user": "admin", "namespace": "default"},
-                }
-            ],
-        }
+        config = _components.admin_kubeconfig(self.state.server, pki)
         self.kubeconfig.write_text(json.dumps(config, indent=2))
         self.kubeconfig.chmod(0o600)
 
@@ -534,10 +409,6 @@ class Cluster:
         path.write_text(json.dumps(config, indent=2))
         path.chmod(0o600)
         return path
-
-
-def _binary_name(component: str) -> str:
-    return component
 
 
 def _insecure_context() -> ssl.SSLContext:
