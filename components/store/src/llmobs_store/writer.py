@@ -1,0 +1,117 @@
+"""The writer thread: spool → normalise → batched inserts → checkpoint, and the content merge.
+
+It is the only thread that inserts. When ClickHouse is slow or down the spool keeps filling (the
+receivers keep acknowledging, durably) and the writer retries with backoff from the checkpoint;
+once an insert succeeds the checkpoint moves past it, so the order of replay is the order of
+arrival.
+"""
+
+import logging
+import threading
+import time
+
+from llmobs_semconv.pricing import PriceTable
+from llmobs_store.batch import TABLE_COLUMNS, Batch
+from llmobs_store.merge import ContentMerger
+from llmobs_store.spool import Position, Spool
+from llmobs_store.storage import Storage, StorageUnavailable
+from llmobs_store.telemetry import StoreMetrics
+
+log = logging.getLogger(__name__)
+_READ_BYTES = 8 * 1024 * 1024
+_MAX_BACKOFF_S = 5.0
+
+
+class Writer:
+    """Owns the drain loop; ``start``/``stop`` from the app's lifespan."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        spool: Spool,
+        merger: ContentMerger,
+        prices: PriceTable,
+        metrics: StoreMetrics,
+        batch_rows: int,
+        batch_wait_s: float,
+    ) -> None:
+        self.storage = storage
+        self.spool = spool
+        self.merger = merger
+        self.prices = prices
+        self.metrics = metrics
+        self.batch_rows = batch_rows
+        self.batch_wait_s = batch_wait_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="llmobs-store-writer", daemon=True)
+        self.healthy = False
+        self.recovered = False
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, drain_s: float = 10.0) -> None:
+        """Stop after draining what is spooled (bounded); the rest replays at the next start."""
+        deadline = time.monotonic() + drain_s
+        while self.spool.depth_bytes > 0 and self.healthy and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self._stop.set()
+        self._thread.join(timeout=drain_s)
+
+    def _run(self) -> None:
+        backoff = 0.1
+        while not self._stop.is_set():
+            try:
+                self._step()
+                backoff = 0.1
+            except StorageUnavailable as exc:
+                self.healthy = False
+                self.metrics.insert_failures.inc()
+                self.spool.rewind()
+                log.warning("clickhouse unavailable, data stays spooled: %s", exc)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, _MAX_BACKOFF_S)
+            except Exception:
+                # A bug must not kill ingest silently: log it, keep the data spooled, retry.
+                self.healthy = False
+                self.spool.rewind()
+                log.exception("writer step failed; data stays spooled")
+                self._stop.wait(_MAX_BACKOFF_S)
+
+    def _step(self) -> None:
+        if not self.storage.connected and not self.storage.connect():
+            raise StorageUnavailable(self.storage.last_error)
+        if not self.recovered:
+            self.merger.recover()
+            self.recovered = True
+        self.healthy = True
+        batch = Batch()
+        end: Position | None = None
+        deadline = time.monotonic() + self.batch_wait_s
+        while batch.size < self.batch_rows and not self._stop.is_set():
+            wait = max(deadline - time.monotonic(), 0.0)
+            records = self.spool.read(_READ_BYTES, wait_s=wait if end is None else 0.0)
+            for record in records:
+                batch.add(record.kind, record.payload, self.prices)
+                end = record.end
+            if not records and (end is not None or time.monotonic() >= deadline):
+                break
+        if end is not None:
+            self._insert(batch)
+            self.spool.commit(end)
+            self.metrics.accepted.labels("stored_spans").inc(batch.spans)
+            self.merger.observe(batch.chunk_keys)
+        if self.merger.due():
+            before_incomplete = self.merger.incomplete_total
+            written = self.merger.merge_due()
+            incomplete = self.merger.incomplete_total - before_incomplete
+            self.metrics.content_merged.labels("true").inc(written - incomplete)
+            self.metrics.content_merged.labels("false").inc(incomplete)
+
+    def _insert(self, batch: Batch) -> None:
+        started = time.perf_counter()
+        for table, rows in batch.rows.items():
+            if rows:
+                self.storage.insert(table, TABLE_COLUMNS[table], rows)
+                self.metrics.rows_inserted.labels(table).inc(len(rows))
+        self.metrics.insert_seconds.observe(time.perf_counter() - started)
