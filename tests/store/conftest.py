@@ -82,3 +82,10 @@ def store_settings(tmp: Path, **overrides: Any) -> StoreSettings:
 def store(tmp_path: Path) -> Iterator[RunningStore]:
     with serve_store(store_settings(tmp_path)) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def shared_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStore]:
+    """One store for a whole module whose tests use distinct trace ids (saves start-ups)."""
+    with serve_store(store_settings(tmp_path_factory.mktemp("store"))) as running:
+        yield running

@@ -77,7 +77,7 @@ def render(template: str, target: SchemaTarget) -> str:
             return _engine(key.removeprefix("engine:"), target)
         return _distributed(key.removeprefix("distributed:"), target)
 
-    return _PLACEHOLDER.sub(substitute, template)
+    return re.sub(r"[ \t]+\n", "\n", _PLACEHOLDER.sub(substitute, template))
 
 
 def _engine(spec: str, target: SchemaTarget) -> str:
