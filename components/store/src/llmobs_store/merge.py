@@ -98,7 +98,7 @@ class ContentMerger:
             f"FROM {self.storage.database}.content_chunks "
             f"WHERE (trace_id, span_id, role) IN {{keys:Array(Tuple(String, String, String))}} "
             f"GROUP BY trace_id, span_id, role, seq ORDER BY trace_id, span_id, role, seq",
-            {"keys": [list(k) for k in keys]},
+            {"keys": [tuple(k) for k in keys]},
         )
         grouped: dict[Key, list[dict[str, Any]]] = {}
         for row in rows:

@@ -46,6 +46,7 @@ class Writer:
         self._thread = threading.Thread(target=self._run, name="llmobs-store-writer", daemon=True)
         self.healthy = False
         self.recovered = False
+        self._merge_retry_at = 0.0
 
     def start(self) -> None:
         self._thread.start()
@@ -99,14 +100,23 @@ class Writer:
         if end is not None:
             self._insert(batch)
             self.spool.commit(end)
-            self.metrics.accepted.labels("stored_spans").inc(batch.spans)
             self.merger.observe(batch.chunk_keys)
-        if self.merger.due():
-            before_incomplete = self.merger.incomplete_total
+        if self.merger.due() and time.monotonic() >= self._merge_retry_at:
+            self._merge()
+
+    def _merge(self) -> None:
+        # A failing merge must never hold up ingest: the pieces are stored, the sets stay open
+        # and are retried a little later.
+        before_incomplete = self.merger.incomplete_total
+        try:
             written = self.merger.merge_due()
-            incomplete = self.merger.incomplete_total - before_incomplete
-            self.metrics.content_merged.labels("true").inc(written - incomplete)
-            self.metrics.content_merged.labels("false").inc(incomplete)
+        except StorageUnavailable as exc:
+            log.warning("content merge failed, will retry: %s", exc)
+            self._merge_retry_at = time.monotonic() + 2.0
+            return
+        incomplete = self.merger.incomplete_total - before_incomplete
+        self.metrics.content_merged.labels("true").inc(written - incomplete)
+        self.metrics.content_merged.labels("false").inc(incomplete)
 
     def _insert(self, batch: Batch) -> None:
         started = time.perf_counter()
