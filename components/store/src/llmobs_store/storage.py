@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 import clickhouse_connect
 
@@ -47,6 +47,10 @@ def parse_dsn(dsn: str, database: str) -> tuple[dict[str, Any], str]:
         "send_receive_timeout": 60,
         "autogenerate_session_id": False,
     }
+    # Other client options ride as query parameters, e.g. ?compress=false.
+    for key, values in parse_qs(url.query).items():
+        value = values[-1]
+        kwargs[key] = {"true": True, "false": False}.get(value.lower(), value)
     return kwargs, db
 
 
