@@ -1,6 +1,10 @@
 """Fixtures: a real store (uvicorn on 127.0.0.1, free port) on real chDB in a temp directory."""
 
+import atexit
+import shutil
+import tempfile
 import threading
+import uuid
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -67,9 +71,20 @@ def serve_store(settings: StoreSettings) -> Iterator[RunningStore]:
         thread.join(timeout=30)
 
 
+# chDB hosts one engine (one data path) per process: every in-process store of the test run
+# shares it, each with a database of its own.
+ENGINE_DIR = Path(tempfile.mkdtemp(prefix="llmobs-chdb-"))
+atexit.register(shutil.rmtree, ENGINE_DIR, True)
+
+
+def unique_database() -> str:
+    return f"t_{uuid.uuid4().hex[:12]}"
+
+
 def store_settings(tmp: Path, **overrides: Any) -> StoreSettings:
     values: dict[str, Any] = {
-        "db": f"chdb://{tmp / 'data'}",
+        "db": f"chdb://{ENGINE_DIR}",
+        "database": unique_database(),
         "spool_dir": tmp / "spool",
         "batch_wait_s": 0.05,
         "content_grace_s": 1.0,

@@ -81,7 +81,7 @@ def test_out_of_order_duplicated_pieces_across_requests_merge_into_one(
     assert content["input"] == {"text": '[{"role":"user","content":"q"}]', "format": "json",
                                 "complete": True, "chunks": 2, "bytes": 31, "redacted": 0}
     storage = shared_store.app.state.store.storage
-    rows = storage.query("SELECT count() AS n FROM llmobs.content FINAL WHERE trace_id = {t:String}",
+    rows = storage.query(f"SELECT count() AS n FROM {storage.database}.content FINAL WHERE trace_id = {{t:String}}",
                          {"t": trace_id.hex()})
     assert rows[0]["n"] == 2  # one record per (span, role), duplicates and all
 

@@ -185,15 +185,15 @@ def test_logs_and_metrics_from_the_official_exporters(shared_store: RunningStore
     storage = shared_store.app.state.store.storage
 
     def stored() -> bool:
-        logs_rows = storage.query("SELECT body, severity FROM llmobs.logs WHERE service = 'log-svc'")
-        points = storage.query("SELECT count, sum, type FROM llmobs.metric_points "
+        logs_rows = storage.query(f"SELECT body, severity FROM {storage.database}.logs WHERE service = 'log-svc'")
+        points = storage.query(f"SELECT count, sum, type FROM {storage.database}.metric_points "
                                "WHERE service = 'm-svc'")
         return bool(logs_rows) and bool(points)
 
     shared_store.wait_for(stored)
-    assert storage.query("SELECT body, severity FROM llmobs.logs WHERE service = 'log-svc'")[0] == {
+    assert storage.query(f"SELECT body, severity FROM {storage.database}.logs WHERE service = 'log-svc'")[0] == {
         "body": "plain log line", "severity": "WARN"}
-    point = storage.query("SELECT count, sum, type FROM llmobs.metric_points WHERE service = 'm-svc'")[0]
+    point = storage.query(f"SELECT count, sum, type FROM {storage.database}.metric_points WHERE service = 'm-svc'")[0]
     assert point == {"count": 2, "sum": 2.0, "type": "histogram"}
 
 

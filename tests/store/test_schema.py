@@ -1,12 +1,10 @@
 """The templated migrations: rendered for one node and for a cluster, applied twice on chDB."""
 
-from pathlib import Path
-
-import clickhouse_connect
 import pytest
 
 from llmobs_store.schema import SchemaTarget, load_migrations, migrate, render
-from llmobs_store.storage import Storage
+from llmobs_store.storage import Storage, _Runner
+from tests.store.conftest import ENGINE_DIR, unique_database
 
 TABLES = ("spans", "content", "content_chunks", "logs", "metric_points")
 
@@ -56,25 +54,23 @@ def test_schema_target_names_the_bad_field(bad: dict[str, object]) -> None:
         SchemaTarget(**bad)  # type: ignore[arg-type]
 
 
-def test_migrations_apply_on_chdb_twice_without_error(tmp_path: Path) -> None:
-    storage = Storage(f"chdb://{tmp_path / 'db'}", SchemaTarget("llmobs", "", 30))
+def test_migrations_apply_on_chdb_twice_without_error() -> None:
+    db = unique_database()
+    storage = Storage(f"chdb://{ENGINE_DIR}", SchemaTarget(db, "", 30))
     try:
         assert storage.connect(), storage.last_error
         client = storage._client
         versions = [m.version for m in load_migrations(storage.target)]
         applied = [int(r["version"]) for r in storage.query(
-            "SELECT version FROM llmobs.schema_migrations ORDER BY version")]
+            f"SELECT version FROM {db}.schema_migrations ORDER BY version")]
         assert applied == versions
-        from llmobs_store.storage import _Runner
-
         # Second run: nothing left to apply, and re-running every statement is harmless too.
         assert migrate(_Runner(client), storage.target) == []
         for migration in load_migrations(storage.target):
             for statement in migration.statements:
                 client.command(statement)
         tables = {r["name"] for r in storage.query(
-            "SELECT name FROM system.tables WHERE database = 'llmobs'")}
+            "SELECT name FROM system.tables WHERE database = {db:String}", {"db": db})}
         assert set(TABLES) | {"schema_migrations"} <= tables
     finally:
         storage.close()
-    assert clickhouse_connect is not None
