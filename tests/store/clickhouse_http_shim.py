@@ -34,7 +34,7 @@ class Handler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         params = {k: v[0] for k, v in parse_qs(url.query).items()}
         body = self._body()
-        bound = {k[len("param_"):]: v for k, v in params.items() if k.startswith("param_")}
+        bound = {k[len("param_") :]: v for k, v in params.items() if k.startswith("param_")}
         try:
             with self.lock:
                 data = self._run(params, body, bound)
@@ -61,7 +61,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             match = _INSERT_NATIVE.match(body)
             if match:
-                sql_text, payload = match.group(1).decode(), body[match.end():]
+                sql_text, payload = match.group(1).decode(), body[match.end() :]
             else:
                 sql_text, payload = body.decode(), b""
         if payload and sql_text.lstrip().upper().startswith("INSERT"):

@@ -4,8 +4,8 @@ import atexit
 import shutil
 import tempfile
 import threading
-import uuid
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass

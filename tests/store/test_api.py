@@ -24,18 +24,32 @@ class Builder:
     def __init__(self) -> None:
         self.request = ts.ExportTraceServiceRequest()
 
-    def span(self, service: str, trace_id: bytes, name: str, start_s: float, dur_s: float,
-             attrs: dict[str, Any], parent: bytes = b"", error: str = "",
-             resource: dict[str, str] | None = None) -> bytes:
+    def span(  # noqa: PLR0917 - reads like the span it builds
+        self,
+        service: str,
+        trace_id: bytes,
+        name: str,
+        start_s: float,
+        dur_s: float,
+        attrs: dict[str, Any],
+        parent: bytes = b"",
+        error: str = "",
+        resource: dict[str, str] | None = None,
+    ) -> bytes:
         rs = self.request.resource_spans.add()
         for key, value in {A.SERVICE_NAME: service, **(resource or {})}.items():
             rs.resource.attributes.add(key=key).value.string_value = value
         span_id = os.urandom(8)
         start = NOW_NS + int(start_s * S)
         span = rs.scope_spans.add().spans.add(
-            trace_id=trace_id, span_id=span_id, parent_span_id=parent, name=name,
-            kind=Span.SPAN_KIND_CLIENT, start_time_unix_nano=start,
-            end_time_unix_nano=start + int(dur_s * S))
+            trace_id=trace_id,
+            span_id=span_id,
+            parent_span_id=parent,
+            name=name,
+            kind=Span.SPAN_KIND_CLIENT,
+            start_time_unix_nano=start,
+            end_time_unix_nano=start + int(dur_s * S),
+        )
         if error:
             span.status.CopyFrom(Status(code=Status.STATUS_CODE_ERROR, message=error))
         for key, value in attrs.items():
@@ -49,48 +63,116 @@ class Builder:
         return span_id
 
 
-def llm(model: str, provider: str, tokens_in: int, tokens_out: int, ttft_s: float,
-        **extra: Any) -> dict[str, Any]:
-    return {A.GEN_AI_OPERATION_NAME: "chat", A.GEN_AI_PROVIDER_NAME: provider,
-            A.GEN_AI_REQUEST_MODEL: model, A.GEN_AI_USAGE_INPUT_TOKENS: tokens_in,
-            A.GEN_AI_USAGE_OUTPUT_TOKENS: tokens_out, A.LLMOBS_TTFT: ttft_s, **extra}
+def llm(
+    model: str, provider: str, tokens_in: int, tokens_out: int, ttft_s: float, **extra: Any
+) -> dict[str, Any]:
+    return {
+        A.GEN_AI_OPERATION_NAME: "chat",
+        A.GEN_AI_PROVIDER_NAME: provider,
+        A.GEN_AI_REQUEST_MODEL: model,
+        A.GEN_AI_USAGE_INPUT_TOKENS: tokens_in,
+        A.GEN_AI_USAGE_OUTPUT_TOKENS: tokens_out,
+        A.LLMOBS_TTFT: ttft_s,
+        **extra,
+    }
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningStore, dict[str, Any]]]:
+def seeded(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[RunningStore, dict[str, Any]]]:
     b = Builder()
     ids: dict[str, Any] = {"session": []}
     for i in (1, 2, 3):  # three turns of one session
         trace_id = os.urandom(16)
-        root = b.span("web", trace_id, f"POST /chat {i}", i * 10, i * 1.0 + 0.5,
-                      {A.SESSION_ID: "sess-A", A.USER_ID: "alice"})
-        b.span("app", trace_id, "chat gpt-4o-mini", i * 10 + 0.1, i * 1.0,
-               llm("gpt-4o-mini", "openai", 100 * i, 10 * i, 0.1 * i,
-                   **{A.GEN_AI_INPUT_MESSAGES: f"question number {i}",
-                      A.GEN_AI_OUTPUT_MESSAGES: f"answer {i}"}),
-               parent=root, resource={A.K8S_NAMESPACE_NAME: "ns-a"})
+        root = b.span(
+            "web",
+            trace_id,
+            f"POST /chat {i}",
+            i * 10,
+            i * 1.0 + 0.5,
+            {A.SESSION_ID: "sess-A", A.USER_ID: "alice"},
+        )
+        b.span(
+            "app",
+            trace_id,
+            "chat gpt-4o-mini",
+            i * 10 + 0.1,
+            i * 1.0,
+            llm(
+                "gpt-4o-mini",
+                "openai",
+                100 * i,
+                10 * i,
+                0.1 * i,
+                **{
+                    A.GEN_AI_INPUT_MESSAGES: f"question number {i}",
+                    A.GEN_AI_OUTPUT_MESSAGES: f"answer {i}",
+                },
+            ),
+            parent=root,
+            resource={A.K8S_NAMESPACE_NAME: "ns-a"},
+        )
         ids["session"].append(trace_id.hex())
     err_trace = os.urandom(16)
     ids["error_span"] = b.span(
-        "app", err_trace, "chat deepseek-chat", 50, 2.0,
-        llm("deepseek-chat", "deepseek", 1000, 0, 0.5, **{A.USER_ID: "bob",
-            A.HTTP_RESPONSE_STATUS_CODE: 429}),
-        error="rate limited", resource={A.K8S_NAMESPACE_NAME: "ns-b"}).hex()
+        "app",
+        err_trace,
+        "chat deepseek-chat",
+        50,
+        2.0,
+        llm(
+            "deepseek-chat",
+            "deepseek",
+            1000,
+            0,
+            0.5,
+            **{A.USER_ID: "bob", A.HTTP_RESPONSE_STATUS_CODE: 429},
+        ),
+        error="rate limited",
+        resource={A.K8S_NAMESPACE_NAME: "ns-b"},
+    ).hex()
     ids["error"] = err_trace.hex()
     loop_trace = os.urandom(16)
-    loop_root = b.span("agent", loop_trace, "invoke_agent planner", 60, 9.0,
-                       {A.GEN_AI_OPERATION_NAME: "invoke_agent"})
+    loop_root = b.span(
+        "agent",
+        loop_trace,
+        "invoke_agent planner",
+        60,
+        9.0,
+        {A.GEN_AI_OPERATION_NAME: "invoke_agent"},
+    )
     for k in range(4):
-        b.span("agent", loop_trace, "chat gpt-4o-mini", 60 + 2 * k, 0.5,
-               llm("gpt-4o-mini", "openai", 10, 5, 0.1), parent=loop_root)
+        b.span(
+            "agent",
+            loop_trace,
+            "chat gpt-4o-mini",
+            60 + 2 * k,
+            0.5,
+            llm("gpt-4o-mini", "openai", 10, 5, 0.1),
+            parent=loop_root,
+        )
         args = '{"q":  "weather"}' if k % 2 else '{"q": "weather"}'
-        b.span("agent", loop_trace, "execute_tool search", 60.6 + 2 * k, 0.2,
-               {A.GEN_AI_OPERATION_NAME: "execute_tool", A.GEN_AI_TOOL_NAME: "search",
-                A.GEN_AI_TOOL_CALL_ARGUMENTS: args}, parent=loop_root)
+        b.span(
+            "agent",
+            loop_trace,
+            "execute_tool search",
+            60.6 + 2 * k,
+            0.2,
+            {
+                A.GEN_AI_OPERATION_NAME: "execute_tool",
+                A.GEN_AI_TOOL_NAME: "search",
+                A.GEN_AI_TOOL_CALL_ARGUMENTS: args,
+            },
+            parent=loop_root,
+        )
     ids["loop"] = loop_trace.hex()
     with serve_store(store_settings(tmp_path_factory.mktemp("api"))) as store:
-        response = httpx.post(store.url + "/v1/traces", content=b.request.SerializeToString(),
-                              headers={"content-type": "application/x-protobuf"})
+        response = httpx.post(
+            store.url + "/v1/traces",
+            content=b.request.SerializeToString(),
+            headers={"content-type": "application/x-protobuf"},
+        )
         assert response.status_code == 200
         store.wait_spans(3 * 2 + 1 + 1 + 8)
         ids["start"] = NOW_NS // 10**6 - 1000
@@ -108,12 +190,20 @@ def test_trace_search_filters_and_pages(seeded: tuple[RunningStore, dict[str, An
     everything = q(seeded, "/api/v1/traces")
     assert everything["total"] == 5
     newest = everything["items"][0]
-    assert newest["trace_id"] == ids["loop"] and newest["span_count"] == 9
+    assert newest["trace_id"] == ids["loop"]
+    assert newest["span_count"] == 9
     assert (newest["name"], newest["service"]) == ("invoke_agent planner", "agent")
     turn = next(t for t in everything["items"] if t["trace_id"] == ids["session"][0])
-    assert (turn["name"], turn["service"], turn["models"], turn["session_id"], turn["user_id"],
-            turn["input_tokens"], turn["output_tokens"], turn["ttft_ms"]) == (
-        "POST /chat 1", "web", ["gpt-4o-mini"], "sess-A", "alice", 100, 10, 100.0)
+    assert (
+        turn["name"],
+        turn["service"],
+        turn["models"],
+        turn["session_id"],
+        turn["user_id"],
+        turn["input_tokens"],
+        turn["output_tokens"],
+        turn["ttft_ms"],
+    ) == ("POST /chat 1", "web", ["gpt-4o-mini"], "sess-A", "alice", 100, 10, 100.0)
     assert turn["duration_ms"] == 1500.0
 
     def found(**params: Any) -> set[str]:
@@ -140,8 +230,14 @@ def test_sessions_and_one_session_as_a_conversation(
     sessions = q(seeded, "/api/v1/sessions")
     assert sessions["total"] == 1
     item = sessions["items"][0]
-    assert (item["session_id"], item["user_id"], item["turns"], item["input_tokens"],
-            item["output_tokens"], item["errors"]) == ("sess-A", "alice", 3, 600, 60, 0)
+    assert (
+        item["session_id"],
+        item["user_id"],
+        item["turns"],
+        item["input_tokens"],
+        item["output_tokens"],
+        item["errors"],
+    ) == ("sess-A", "alice", 3, 600, 60, 0)
     assert q(seeded, "/api/v1/sessions", user_id="bob")["total"] == 0
     convo = store.get("/api/v1/sessions/sess-A")
     assert [t["trace_id"] for t in convo["turns"]] == ids["session"]
@@ -150,7 +246,8 @@ def test_sessions_and_one_session_as_a_conversation(
     assert [t["model"] for t in convo["turns"]] == ["gpt-4o-mini"] * 3
     expected_cost = (600 * 0.15 + 60 * 0.60) / 1e6
     assert abs(convo["totals"]["cost_usd"] - expected_cost) < 1e-12
-    assert convo["totals"]["turns"] == 3 and convo["user_id"] == "alice"
+    assert convo["totals"]["turns"] == 3
+    assert convo["user_id"] == "alice"
 
 
 def test_model_performance_percentiles(seeded: tuple[RunningStore, dict[str, Any]]) -> None:
@@ -178,7 +275,8 @@ def test_usage_and_cost_grouped(seeded: tuple[RunningStore, dict[str, Any]]) -> 
     assert (mini["input_tokens"], mini["output_tokens"]) == (640, 80)
     assert mini["cost_usd"] == pytest.approx(mini["input_cost_usd"] + mini["output_cost_usd"])
     by_ns = {u["key"]: u for u in q(seeded, "/api/v1/usage", group_by="namespace")["items"]}
-    assert by_ns["ns-a"]["input_tokens"] == 600 and by_ns["ns-b"]["input_tokens"] == 1000
+    assert by_ns["ns-a"]["input_tokens"] == 600
+    assert by_ns["ns-b"]["input_tokens"] == 1000
     by_user = {u["key"] for u in q(seeded, "/api/v1/usage", group_by="user")["items"]}
     assert "bob" in by_user
 
@@ -186,19 +284,25 @@ def test_usage_and_cost_grouped(seeded: tuple[RunningStore, dict[str, Any]]) -> 
 def test_errors_overview_and_loops(seeded: tuple[RunningStore, dict[str, Any]]) -> None:
     _, ids = seeded
     errors = q(seeded, "/api/v1/errors")["items"]
-    assert [(e["trace_id"], e["span_id"], e["model"], e["error"], e["status_code"])
-            for e in errors] == [(ids["error"], ids["error_span"], "deepseek-chat",
-                                  "rate limited", 429)]
+    assert [
+        (e["trace_id"], e["span_id"], e["model"], e["error"], e["status_code"]) for e in errors
+    ] == [(ids["error"], ids["error_span"], "deepseek-chat", "rate limited", 429)]
     overview = q(seeded, "/api/v1/overview", bucket_s=60)
     totals = overview["totals"]
     assert (totals["requests"], totals["errors"], totals["input_tokens"]) == (8, 1, 1640)
     assert sum(p["requests"] for p in overview["series"]) == 8
-    assert all(set(p) >= {"t", "ttft_p95_ms", "tpot_p95_ms", "cost_usd"} for p in overview["series"])
+    assert all(
+        set(p) >= {"t", "ttft_p95_ms", "tpot_p95_ms", "cost_usd"} for p in overview["series"]
+    )
     loops = q(seeded, "/api/v1/loops")["items"]
     assert len(loops) == 1
     loop = loops[0]
     assert (loop["trace_id"], loop["tool_name"], loop["arguments"], loop["repeats"]) == (
-        ids["loop"], "search", '{"q": "weather"}', 4)
+        ids["loop"],
+        "search",
+        '{"q": "weather"}',
+        4,
+    )
     # LLM spans after the first repeat (the second call, at +2.6 s): those at +4 s and +6 s.
     assert loop["wasted_tokens"] == 2 * 15
 
@@ -209,11 +313,17 @@ def test_a_span_sent_twice_counts_once(tmp_path: Path) -> None:
     body = b.request.SerializeToString()
     with serve_store(store_settings(tmp_path)) as store:
         for _ in range(3):
-            httpx.post(store.url + "/v1/traces", content=body,
-                       headers={"content-type": "application/x-protobuf"})
+            httpx.post(
+                store.url + "/v1/traces",
+                content=body,
+                headers={"content-type": "application/x-protobuf"},
+            )
         store.wait_for(lambda: store.app.state.store.spool.depth_bytes == 0)
         storage = store.app.state.store.storage
         raw = storage.query(f"SELECT count() AS n FROM {storage.database}.spans")[0]["n"]
         assert raw >= 1
-        usage = store.get("/api/v1/usage", start=NOW_NS // 10**6 - 1000, end=NOW_NS // 10**6 + 10_000)
-        assert usage["items"][0]["input_tokens"] == 10 and usage["items"][0]["requests"] == 1
+        usage = store.get(
+            "/api/v1/usage", start=NOW_NS // 10**6 - 1000, end=NOW_NS // 10**6 + 10_000
+        )
+        assert usage["items"][0]["input_tokens"] == 10
+        assert usage["items"][0]["requests"] == 1

@@ -12,13 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-import pytest
 
 
 def free_port() -> int:
@@ -33,10 +32,24 @@ def store_process(tmp: Path, port: int, **env: str) -> Iterator[subprocess.Popen
     environ = {**os.environ, "LLMOBS_STORE_CONTENT_GRACE_S": "1", **env}
     log = open(tmp / f"store-{port}-{time.monotonic_ns()}.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llmobs_cli.main", "store", "serve", "--port", str(port),
-         "--db", f"chdb://{tmp / 'data'}", "--spool-dir", str(tmp / "spool"),
-         "--log-level", "warning"],
-        env=environ, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "llmobs_cli.main",
+            "store",
+            "serve",
+            "--port",
+            str(port),
+            "--db",
+            f"chdb://{tmp / 'data'}",
+            "--spool-dir",
+            str(tmp / "spool"),
+            "--log-level",
+            "warning",
+        ],
+        env=environ,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 60
@@ -128,10 +141,12 @@ def test_kill_9_during_ingest_loses_no_acknowledged_span(tmp_path: Path) -> None
 def clickhouse_over_http(tmp: Path, port: int) -> Iterator[None]:
     """The real engine behind a ClickHouse HTTP interface (see clickhouse_http_shim.py)."""
     shim = Path(__file__).with_name("clickhouse_http_shim.py")
-    proc = subprocess.Popen([sys.executable, str(shim), str(port), str(tmp / "clickhouse")],
-                            stdout=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, str(shim), str(port), str(tmp / "clickhouse")], stdout=subprocess.PIPE
+    )
     try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == b"ready"
         yield
     finally:
         proc.kill()
@@ -146,11 +161,13 @@ def test_unreachable_clickhouse_then_recovered_loses_nothing(tmp_path: Path) -> 
 
     ch_port = free_port()
     settings = store_settings(
-        tmp_path, db=f"http://default:@127.0.0.1:{ch_port}/llmobs?compress=false")
+        tmp_path, db=f"http://default:@127.0.0.1:{ch_port}/llmobs?compress=false"
+    )
     batches = make_spans(traces=5, per_trace=20)
     with serve_store(settings) as store:
         ready = httpx.get(store.url + "/readyz")
-        assert ready.status_code == 503 and ready.json()["ready"] is False
+        assert ready.status_code == 503
+        assert ready.json()["ready"] is False
         exporter = OTLPSpanExporter(endpoint=store.url + "/v1/traces", timeout=5)
         for batch in batches:
             assert exporter.export(batch) is SpanExportResult.SUCCESS
@@ -159,7 +176,9 @@ def test_unreachable_clickhouse_then_recovered_loses_nothing(tmp_path: Path) -> 
         assert httpx.get(store.url + "/api/v1/traces").status_code == 503  # a clear "not now"
         with clickhouse_over_http(tmp_path, ch_port):
             store.wait_for(lambda: httpx.get(store.url + "/readyz").status_code == 200, 30)
-            store.wait_for(lambda: httpx.get(store.url + "/readyz").json()["spool_depth_bytes"] == 0, 30)
+            store.wait_for(
+                lambda: httpx.get(store.url + "/readyz").json()["spool_depth_bytes"] == 0, 30
+            )
             listed = store.get("/api/v1/traces", limit=100)
             assert listed["total"] == 5
             assert sorted(t["span_count"] for t in listed["items"]) == [20] * 5

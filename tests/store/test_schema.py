@@ -39,7 +39,9 @@ def test_cluster_rendering_replicates_and_distributes_every_table() -> None:
         "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', "
         "'{replica}', ingested_at)" in sql
     )
-    assert "ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')" in sql
+    assert (
+        "ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')" in sql
+    )
     assert " MergeTree()" not in sql.replace("ReplicatedMergeTree", "")
 
 
@@ -61,16 +63,22 @@ def test_migrations_apply_on_chdb_twice_without_error() -> None:
         assert storage.connect(), storage.last_error
         client = storage._client
         versions = [m.version for m in load_migrations(storage.target)]
-        applied = [int(r["version"]) for r in storage.query(
-            f"SELECT version FROM {db}.schema_migrations ORDER BY version")]
+        applied = [
+            int(r["version"])
+            for r in storage.query(f"SELECT version FROM {db}.schema_migrations ORDER BY version")
+        ]
         assert applied == versions
         # Second run: nothing left to apply, and re-running every statement is harmless too.
         assert migrate(_Runner(client), storage.target) == []
         for migration in load_migrations(storage.target):
             for statement in migration.statements:
                 client.command(statement)
-        tables = {r["name"] for r in storage.query(
-            "SELECT name FROM system.tables WHERE database = {db:String}", {"db": db})}
+        tables = {
+            r["name"]
+            for r in storage.query(
+                "SELECT name FROM system.tables WHERE database = {db:String}", {"db": db}
+            )
+        }
         assert set(TABLES) | {"schema_migrations"} <= tables
     finally:
         storage.close()

@@ -39,19 +39,22 @@ async def _run(request: Request, method: str, *args: Any) -> Any:
     try:
         return await anyio.to_thread.run_sync(lambda: getattr(queries, method)(*args))
     except StorageUnavailable as exc:
-        raise HTTPException(503, f"storage unavailable: {exc}",
-                            headers={"Retry-After": "5"}) from None
+        raise HTTPException(
+            503, f"storage unavailable: {exc}", headers={"Retry-After": "5"}
+        ) from None
 
 
 @router.get("/overview", summary="Requests, errors, tokens, cost, TTFT/TPOT p95 per time bucket")
-async def overview(request: Request, start: Start = None, end: End = None,
-                   bucket_s: Bucket = 60) -> dict[str, Any]:
+async def overview(
+    request: Request, start: Start = None, end: End = None, bucket_s: Bucket = 60
+) -> dict[str, Any]:
     return await _run(request, "overview", *_range(start, end), bucket_s)  # type: ignore[no-any-return]
 
 
 @router.get("/traces", summary="Trace search, one row per trace, newest first")
 async def traces(
     request: Request,
+    *,
     start: Start = None,
     end: End = None,
     service: str | None = None,
@@ -78,15 +81,22 @@ async def trace(request: Request, trace_id: HexId) -> dict[str, Any]:
 
 
 @router.get("/sessions", summary="Sessions, most recent first")
-async def sessions(request: Request, start: Start = None, end: End = None,
-                   user_id: str | None = None, limit: Limit = 50,
-                   offset: Offset = 0) -> dict[str, Any]:
+async def sessions(
+    request: Request,
+    *,
+    start: Start = None,
+    end: End = None,
+    user_id: str | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> dict[str, Any]:
     return await _run(request, "sessions", *_range(start, end), user_id, limit, offset)  # type: ignore[no-any-return]
 
 
 @router.get("/sessions/{session_id}", summary="One session as an ordered conversation")
-async def session(request: Request,
-                  session_id: Annotated[str, Path(min_length=1, max_length=512)]) -> dict[str, Any]:
+async def session(
+    request: Request, session_id: Annotated[str, Path(min_length=1, max_length=512)]
+) -> dict[str, Any]:
     found = await _run(request, "session", session_id)
     if found is None:
         raise HTTPException(404, f"session {session_id} not found")
@@ -94,14 +104,16 @@ async def session(request: Request,
 
 
 @router.get("/models", summary="Per model/provider: requests, errors, TTFT/TPOT/TBT/latency")
-async def models(request: Request, start: Start = None, end: End = None,
-                 bucket_s: Bucket = 60) -> dict[str, Any]:
+async def models(
+    request: Request, start: Start = None, end: End = None, bucket_s: Bucket = 60
+) -> dict[str, Any]:
     return await _run(request, "models", *_range(start, end), bucket_s)  # type: ignore[no-any-return]
 
 
 @router.get("/usage", summary="Tokens and cost (input and output priced separately)")
 async def usage(
     request: Request,
+    *,
     group_by: Literal["model", "service", "user", "session", "namespace"] = "model",
     start: Start = None,
     end: End = None,
@@ -111,12 +123,18 @@ async def usage(
 
 
 @router.get("/errors", summary="Recent error spans")
-async def errors(request: Request, start: Start = None, end: End = None,
-                 limit: Limit = 100) -> dict[str, Any]:
+async def errors(
+    request: Request, start: Start = None, end: End = None, limit: Limit = 100
+) -> dict[str, Any]:
     return await _run(request, "errors", *_range(start, end), limit)  # type: ignore[no-any-return]
 
 
 @router.get("/loops", summary="Agent loops: a tool called with the same arguments 3+ times")
-async def loops(request: Request, start: Start = None, end: End = None,
-                threshold: Annotated[int, Query(ge=2, le=100)] = 3) -> dict[str, Any]:
+async def loops(
+    request: Request,
+    *,
+    start: Start = None,
+    end: End = None,
+    threshold: Annotated[int, Query(ge=2, le=100)] = 3,
+) -> dict[str, Any]:
     return await _run(request, "loops", *_range(start, end), threshold)  # type: ignore[no-any-return]

@@ -51,16 +51,28 @@ def create_app(settings: StoreSettings) -> FastAPI:
         metrics = StoreMetrics()
         target = SchemaTarget(settings.database, settings.cluster, settings.retention_days)
         storage = Storage(settings.db, target)
-        spool = Spool(settings.spool_dir, settings.spool_segment_bytes, settings.spool_max_bytes,
-                      fsync=settings.spool_fsync)
+        spool = Spool(
+            settings.spool_dir,
+            settings.spool_segment_bytes,
+            settings.spool_max_bytes,
+            fsync=settings.spool_fsync,
+        )
         merger = ContentMerger(storage, settings.content_grace_s)
-        writer = Writer(storage, spool, merger, prices, metrics, settings.batch_rows,
-                        settings.batch_wait_s)
+        writer = Writer(
+            storage,
+            spool,
+            merger=merger,
+            prices=prices,
+            metrics=metrics,
+            batch_rows=settings.batch_rows,
+            batch_wait_s=settings.batch_wait_s,
+        )
         metrics.bind(lambda: spool.depth_bytes, lambda: merger.backlog)
         app.state.store = StoreState(settings, storage, spool, writer, Queries(storage), metrics)
         if not await anyio.to_thread.run_sync(storage.connect):
-            log.warning("clickhouse unreachable at start, ingest goes to the spool: %s",
-                        storage.last_error)
+            log.warning(
+                "clickhouse unreachable at start, ingest goes to the spool: %s", storage.last_error
+            )
         writer.start()
         log.info("llmobs store ready: db=%s spool=%s", _redact(settings.db), settings.spool_dir)
         try:

@@ -113,31 +113,44 @@ class Batch:
                         if body.WhichOneof("value") == "string_value"
                         else as_text(_body_value(body))
                     )
-                    self.rows["logs"].append((
-                        datetime.fromtimestamp(ts / 1e9, UTC) if ts else now,
-                        record.trace_id.hex(),
-                        record.span_id.hex(),
-                        service,
-                        record.severity_text,
-                        min(record.severity_number, 255),
-                        record.event_name or str(attrs.get(chunks.EVENT_NAME_ATTRIBUTE, "")),
-                        text,
-                        {k: as_text(v) for k, v in attrs.items()},
-                        resource_text,
-                    ))
+                    self.rows["logs"].append(
+                        (
+                            datetime.fromtimestamp(ts / 1e9, UTC) if ts else now,
+                            record.trace_id.hex(),
+                            record.span_id.hex(),
+                            service,
+                            record.severity_text,
+                            min(record.severity_number, 255),
+                            record.event_name or str(attrs.get(chunks.EVENT_NAME_ATTRIBUTE, "")),
+                            text,
+                            {k: as_text(v) for k, v in attrs.items()},
+                            resource_text,
+                        )
+                    )
 
     def _add_chunk(self, record: Any, attrs: Mapping[str, Any], now: datetime) -> None:
-        body = record.body.string_value if record.body.WhichOneof("value") == "string_value" else None
+        body = (
+            record.body.string_value if record.body.WhichOneof("value") == "string_value" else None
+        )
         try:
             piece = chunks.ChunkRecord.from_log(
                 record.trace_id.hex(), record.span_id.hex(), attrs, body
             )
         except ValueError:
             return  # counted as rejected when the request was accepted
-        self.rows["content_chunks"].append((
-            piece.trace_id, piece.span_id, piece.role, piece.seq, int(piece.last), piece.format,
-            piece.text, piece.redacted, now,
-        ))
+        self.rows["content_chunks"].append(
+            (
+                piece.trace_id,
+                piece.span_id,
+                piece.role,
+                piece.seq,
+                int(piece.last),
+                piece.format,
+                piece.text,
+                piece.redacted,
+                now,
+            )
+        )
         self.chunk_keys.append((piece.trace_id, piece.span_id, piece.role, piece.seq, piece.last))
 
     def _add_metrics(self, payload: bytes) -> None:
@@ -156,10 +169,22 @@ class Batch:
                         attrs = {k: as_text(v) for k, v in key_values(point.attributes).items()}
                         when = datetime.fromtimestamp(point.time_unix_nano / 1e9, UTC)
                         value, count, total, bounds, counts = _point_values(which, point)
-                        out.append((
-                            when, metric.name, which, metric.unit, service, attrs, resource_text,
-                            value, count, total, bounds, counts,
-                        ))
+                        out.append(
+                            (
+                                when,
+                                metric.name,
+                                which,
+                                metric.unit,
+                                service,
+                                attrs,
+                                resource_text,
+                                value,
+                                count,
+                                total,
+                                bounds,
+                                counts,
+                            )
+                        )
 
 
 def _point_values(which: str, point: Any) -> tuple[float, int, float, list[float], list[int]]:

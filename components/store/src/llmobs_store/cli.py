@@ -1,7 +1,7 @@
 """The ``llmobs store`` command group (mounted by the ``llmobs`` CLI)."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -13,16 +13,21 @@ app = typer.Typer(
 
 @app.command("serve")
 def serve(
+    *,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=0, max=65535)] = 4318,
     db: Annotated[
         str | None,
-        typer.Option(help="chdb://PATH (embedded, default chdb://.llmobs/data) or "
-                     "http(s)://user:pass@host:port/database; env LLMOBS_STORE_DB."),
+        typer.Option(
+            help="chdb://PATH (embedded, default chdb://.llmobs/data) or "
+            "http(s)://user:pass@host:port/database; env LLMOBS_STORE_DB."
+        ),
     ] = None,
     retention_days: Annotated[int | None, typer.Option(help="Days kept (TTL).", min=1)] = None,
     spool_dir: Annotated[Path | None, typer.Option(help="Write-ahead spool directory.")] = None,
-    cluster: Annotated[str | None, typer.Option(help="ClickHouse cluster name (ON CLUSTER).")] = None,
+    cluster: Annotated[
+        str | None, typer.Option(help="ClickHouse cluster name (ON CLUSTER).")
+    ] = None,
     price_file: Annotated[Path | None, typer.Option(help="JSON price table overrides.")] = None,
     log_level: Annotated[str | None, typer.Option(help="debug, info, warning or error.")] = None,
 ) -> None:
@@ -35,7 +40,7 @@ def serve(
     from llmobs_store.app import create_app
     from llmobs_store.settings import StoreSettings
 
-    given = {
+    given: dict[str, Any] = {
         "host": host, "port": port, "db": db, "retention_days": retention_days,
         "spool_dir": spool_dir, "cluster": cluster, "price_file": price_file,
         "log_level": log_level,
@@ -54,5 +59,10 @@ def serve(
         format='{"time":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s",'
         '"message":"%(message)s"}',
     )
-    uvicorn.run(application, host=settings.host, port=settings.port,
-                log_level=settings.log_level.lower(), access_log=False)
+    uvicorn.run(
+        application,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )

@@ -78,9 +78,7 @@ class ContentMerger:
             part = keys[start : start + _MAX_KEYS_PER_QUERY]
             records = self.assemble(part)
             now = datetime.now(UTC)
-            self.storage.insert(
-                "content", CONTENT_COLUMNS, [content_row(r, now) for r in records]
-            )
+            self.storage.insert("content", CONTENT_COLUMNS, [content_row(r, now) for r in records])
             for key in part:
                 self.open.pop(key, None)
             written += len(records)
@@ -108,18 +106,17 @@ class ContentMerger:
             seqs = [p["seq"] for p in pieces]
             lasts = [p["seq"] for p in pieces if p["last"]]
             complete = bool(lasts) and seqs == list(range(min(lasts) + 1))
-            if lasts:
-                pieces = [p for p in pieces if p["seq"] <= min(lasts)]
+            used = [p for p in pieces if p["seq"] <= min(lasts)] if lasts else pieces
             records.append(
                 ContentRecord(
                     trace_id=key[0],
                     span_id=key[1],
                     role=key[2],
-                    format=pieces[0]["format"],
-                    text="".join(p["text"] for p in pieces),
+                    format=used[0]["format"],
+                    text="".join(p["text"] for p in used),
                     complete=complete,
-                    chunks=len(pieces),
-                    redacted=sum(int(p["redacted"]) for p in pieces),
+                    chunks=len(used),
+                    redacted=sum(int(p["redacted"]) for p in used),
                 )
             )
         return records

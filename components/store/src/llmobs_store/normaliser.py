@@ -200,7 +200,10 @@ def normalise_span(
     trace_id = span.trace_id.hex()
     span_id = span.span_id.hex()
     parent = span.parent_span_id
-    start_ns, end_ns = span.start_time_unix_nano, max(span.end_time_unix_nano, span.start_time_unix_nano)
+    start_ns, end_ns = (
+        span.start_time_unix_nano,
+        max(span.end_time_unix_nano, span.start_time_unix_nano),
+    )
     duration_ms = (end_ns - start_ns) / 1e6
     otel_kind = _OTEL_KINDS.get(span.kind, "INTERNAL")
     kind = span_kind(attrs, otel_kind)
@@ -229,8 +232,9 @@ def normalise_span(
             exception_message = _str(event_attrs.get("exception.message")) or _str(
                 event_attrs.get("exception.type")
             )
-        events.append({"name": event.name, "time_ms": event.time_unix_nano / 1e6,
-                       "attributes": event_attrs})
+        events.append(
+            {"name": event.name, "time_ms": event.time_unix_nano / 1e6, "attributes": event_attrs}
+        )
 
     status = _STATUS.get(span.status.code, "UNSET")
     error_type = _str(attrs.get(A.ERROR_TYPE))
@@ -258,7 +262,12 @@ def normalise_span(
         tpot_ms = max(duration_ms - ttft_ms, 0.0) / (output_tokens - 1)
 
     input_cost, output_cost, total_cost = _costs(
-        attrs, prices, response_model or request_model, input_tokens, output_tokens, cached_tokens
+        attrs,
+        prices=prices,
+        model=response_model or request_model,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cached_tokens=cached_tokens,
     )
     tool_name = _str(_first(attrs, _TOOL_KEYS))
     tool_arguments = _str(_first(attrs, _TOOL_ARG_KEYS))
@@ -310,6 +319,7 @@ def normalise_span(
 
 def _costs(
     attrs: Mapping[str, Any],
+    *,
     prices: PriceTable,
     model: str,
     input_tokens: int,

@@ -7,7 +7,6 @@ from protobuf's canonical JSON in one way that matters: trace and span ids are h
 """
 
 import base64
-import gzip
 import json
 import zlib
 from dataclasses import dataclass
@@ -62,7 +61,9 @@ def media_type(content_type: str | None) -> str:
     """The bare media type of a Content-Type header; 415 when it is not an OTLP encoding."""
     bare = (content_type or "").split(";")[0].strip().lower()
     if bare not in (PROTOBUF, JSON):
-        raise OtlpError(415, f"unsupported content type {bare or '(none)'!r}: use {PROTOBUF} or {JSON}")
+        raise OtlpError(
+            415, f"unsupported content type {bare or '(none)'!r}: use {PROTOBUF} or {JSON}"
+        )
     return bare
 
 
@@ -129,7 +130,7 @@ def accept(kind: int, media: str, data: bytes) -> Accepted:
     items = rejected = 0
     reason = ""
     if kind == KIND_TRACES:
-        for rs in message.resource_spans:  # type: ignore[attr-defined]
+        for rs in message.resource_spans:
             for ss in rs.scope_spans:
                 for span in ss.spans:
                     items += 1
@@ -137,7 +138,7 @@ def accept(kind: int, media: str, data: bytes) -> Accepted:
                         rejected += 1
                         reason = "span with an invalid trace_id or span_id"
     elif kind == KIND_LOGS:
-        for rl in message.resource_logs:  # type: ignore[attr-defined]
+        for rl in message.resource_logs:
             for sl in rl.scope_logs:
                 for record in sl.log_records:
                     items += 1
@@ -146,7 +147,7 @@ def accept(kind: int, media: str, data: bytes) -> Accepted:
                         rejected += 1
                         reason = problem
     else:
-        for rm in message.resource_metrics:  # type: ignore[attr-defined]
+        for rm in message.resource_metrics:
             for sm in rm.scope_metrics:
                 for metric in sm.metrics:
                     which = metric.WhichOneof("data")
@@ -183,30 +184,25 @@ def success_body(kind: int, media: str, rejected: int, reason: str) -> bytes:
     if kind == KIND_TRACES:
         response: Message = trace_service.ExportTraceServiceResponse()
         if rejected:
-            response.partial_success.rejected_spans = rejected  # type: ignore[attr-defined]
+            response.partial_success.rejected_spans = rejected
     elif kind == KIND_LOGS:
         response = logs_service.ExportLogsServiceResponse()
         if rejected:
-            response.partial_success.rejected_log_records = rejected  # type: ignore[attr-defined]
+            response.partial_success.rejected_log_records = rejected
     else:
         response = metrics_service.ExportMetricsServiceResponse()
         if rejected:
-            response.partial_success.rejected_data_points = rejected  # type: ignore[attr-defined]
+            response.partial_success.rejected_data_points = rejected
     if rejected:
-        response.partial_success.error_message = reason  # type: ignore[attr-defined]
+        response.partial_success.error_message = reason
     if media == JSON:
-        return json_format.MessageToJson(response, indent=None).encode()
-    return response.SerializeToString()
+        return str(json_format.MessageToJson(response, indent=None)).encode()
+    return bytes(response.SerializeToString())
 
 
 def error_body(media: str, status: int, message: str) -> bytes:
     """A ``google.rpc.Status`` in the request's encoding (JSON when unknown)."""
     grpc_code = {400: 3, 413: 8, 415: 3, 429: 8, 503: 14, 401: 16}.get(status, 2)
     if media == PROTOBUF:
-        return status_pb2.Status(code=grpc_code, message=message).SerializeToString()
+        return bytes(status_pb2.Status(code=grpc_code, message=message).SerializeToString())
     return json.dumps({"code": grpc_code, "message": message}).encode()
-
-
-def compress_for_test(data: bytes) -> bytes:
-    """gzip helper kept here so tests and the benchmark encode exactly as exporters do."""
-    return gzip.compress(data)

@@ -98,7 +98,9 @@ class Queries:
                 span_conditions.append(f"{column} = {{{key}:String}}")
                 params[key] = value
         if flt.model:
-            span_conditions.append("(response_model = {model:String} OR request_model = {model:String})")
+            span_conditions.append(
+                "(response_model = {model:String} OR request_model = {model:String})"
+            )
             params["model"] = flt.model
         where = [_RANGE]
         if span_conditions:
@@ -111,7 +113,8 @@ class Queries:
             where.append(
                 "(trace_id IN (SELECT trace_id FROM $db.content WHERE "
                 "positionCaseInsensitive(text, {q:String}) > 0) OR trace_id IN (SELECT trace_id "
-                f"FROM $db.spans WHERE {_RANGE} AND positionCaseInsensitive(name, {{q:String}}) > 0))"
+                f"FROM $db.spans WHERE {_RANGE} "
+                "AND positionCaseInsensitive(name, {q:String}) > 0))"
             )
         having = []
         if flt.status:
@@ -150,7 +153,7 @@ class Queries:
         # An offset past the end returns no row to carry the window total: count separately.
         if offset == 0:
             return 0
-        inner = sql.split(" ORDER BY start_ms DESC")[0]
+        inner = sql.split(" ORDER BY start_ms DESC", maxsplit=1)[0]
         rows = self._rows(f"SELECT count() AS n FROM ({inner})", params)
         return int(rows[0]["n"]) if rows else 0
 
@@ -185,10 +188,14 @@ class Queries:
     ) -> dict[tuple[str, str], dict[str, Any]]:
         """Merged content by (span_id, role), for one trace or for given spans."""
         text = f"substring(text, 1, {int(max_chars)})" if max_chars else "text"
+        params: dict[str, Any]
         if trace_id is not None:
             where, params = "trace_id = {trace_id:String}", {"trace_id": trace_id}
         else:
-            where, params = "span_id IN {span_ids:Array(String)}", {"span_ids": list(span_ids or [])}
+            where, params = (
+                "span_id IN {span_ids:Array(String)}",
+                {"span_ids": list(span_ids or [])},
+            )
         rows = self._rows(
             f"SELECT span_id, role, format, {text} AS text, complete, chunks, bytes, redacted "
             f"FROM $db.content FINAL WHERE {where}",
@@ -279,8 +286,12 @@ class Queries:
         params = {"start": start, "end": end, "bucket": bucket_s}
         model = USAGE_KEYS["model"]
         parts = []
-        for name, column in (("ttft", "ttft_ms"), ("tpot", "tpot_ms"), ("tbt", "tbt_p95_ms"),
-                             ("latency", "duration_ms")):
+        for name, column in (
+            ("ttft", "ttft_ms"),
+            ("tpot", "tpot_ms"),
+            ("tbt", "tbt_p95_ms"),
+            ("latency", "duration_ms"),
+        ):
             parts.append(f"quantiles(0.5, 0.95, 0.99)({column}) AS q_{name}")
         rows = self._rows(
             f"SELECT provider, {model} AS model, count() AS requests, "
@@ -326,8 +337,13 @@ class Queries:
             "LIMIT {limit:UInt32}",
             {"start": start, "end": end, "limit": limit},
         )
-        names = {"u_in": "input_tokens", "u_out": "output_tokens", "u_in_cost": "input_cost_usd",
-                 "u_out_cost": "output_cost_usd", "u_cost": "cost_usd"}
+        names = {
+            "u_in": "input_tokens",
+            "u_out": "output_tokens",
+            "u_in_cost": "input_cost_usd",
+            "u_out_cost": "output_cost_usd",
+            "u_cost": "cost_usd",
+        }
         return {"items": [{names.get(k, k): v for k, v in row.items()} for row in rows]}
 
     def errors(self, start: int, end: int, limit: int) -> dict[str, Any]:
@@ -364,6 +380,8 @@ class Queries:
         for loop in loops:
             after = loop.pop("first_repeat_us")
             loop["wasted_tokens"] = sum(
-                s["tokens"] for s in llm if s["trace_id"] == loop["trace_id"] and s["start_us"] > after
+                s["tokens"]
+                for s in llm
+                if s["trace_id"] == loop["trace_id"] and s["start_us"] > after
             )
         return {"items": loops}

@@ -6,6 +6,7 @@ overloaded store 429/503 with ``Retry-After``; nothing already accepted is ever 
 """
 
 import logging
+
 import anyio
 from fastapi import APIRouter, Depends, Request, Response
 
@@ -64,12 +65,17 @@ async def _export(kind: int, request: Request) -> Response:
     except OtlpError as exc:
         state.metrics.requests.labels(signal, str(exc.status)).inc()
         headers = {"Retry-After": "1"} if exc.status == 429 else {}
-        return Response(error_body(media, exc.status, exc.message), exc.status,
-                        headers=headers, media_type=media)
+        return Response(
+            error_body(media, exc.status, exc.message),
+            exc.status,
+            headers=headers,
+            media_type=media,
+        )
     except SpoolFull as exc:
         state.metrics.requests.labels(signal, "503").inc()
-        return Response(error_body(media, 503, str(exc)), 503, headers={"Retry-After": "5"},
-                        media_type=media)
+        return Response(
+            error_body(media, 503, str(exc)), 503, headers={"Retry-After": "5"}, media_type=media
+        )
     state.metrics.requests.labels(signal, "200").inc()
     state.metrics.accepted.labels(signal).inc(accepted.items - accepted.rejected)
     state.metrics.rejected.labels(signal).inc(accepted.rejected)
@@ -90,4 +96,3 @@ async def export_metrics(request: Request) -> Response:
 @router.post("/v1/logs", summary="OTLP/HTTP log export; content chunks are merged per span")
 async def export_logs(request: Request) -> Response:
     return await _export(KIND_LOGS, request)
-

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Protocol
 
-_PLACEHOLDER = re.compile(r"\{(db|local|on_cluster|retention_days|engine:[^{}]+|distributed:[^{}]+)\}")
+_PLACEHOLDER = re.compile(
+    r"\{(db|local|on_cluster|retention_days|engine:[^{}]+|distributed:[^{}]+)\}"
+)
 _ENGINE = re.compile(r"^(\w+)\((.*)\)$", re.DOTALL)
 _MIGRATION_FILE = re.compile(r"^(\d{4})_(\w+)\.sql$")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -123,8 +125,9 @@ def load_migrations(target: SchemaTarget) -> list[Migration]:
         if match is None:
             continue
         rendered = render(entry.read_text(encoding="utf-8"), target)
-        found.append(Migration(int(match.group(1)), match.group(2),
-                               tuple(split_statements(rendered))))
+        found.append(
+            Migration(int(match.group(1)), match.group(2), tuple(split_statements(rendered)))
+        )
     found.sort(key=lambda m: m.version)
     versions = [m.version for m in found]
     if len(set(versions)) != len(versions):

@@ -18,10 +18,14 @@ class StoreSettings(BaseSettings):
         description="chdb://PATH for the embedded engine, or http(s)://user:pass@host:port/db "
         "for a ClickHouse server or cluster.",
     )
-    database: str = Field("llmobs", description="ClickHouse database (chdb:// only; http takes "
-                          "it from the URL path).")
-    cluster: str = Field("", description="ClickHouse cluster name: renders ON CLUSTER, "
-                         "Replicated engines and Distributed tables when set.")
+    database: str = Field(
+        "llmobs", description="ClickHouse database (chdb:// only; http takes it from the URL path)."
+    )
+    cluster: str = Field(
+        "",
+        description="ClickHouse cluster name: renders ON CLUSTER, "
+        "Replicated engines and Distributed tables when set.",
+    )
     retention_days: int = Field(30, ge=1, description="TTL of spans, content, logs and metrics.")
     spool_dir: Path = Field(Path(".llmobs/spool"), description="Write-ahead spool directory.")
     spool_max_bytes: int = Field(
@@ -40,7 +44,9 @@ class StoreSettings(BaseSettings):
         32 * 1024**2, ge=1024, description="Largest accepted request body (decompressed), bytes."
     )
     content_grace_s: float = Field(
-        60.0, gt=0, description="How long an incomplete set of content chunks waits for its "
+        60.0,
+        gt=0,
+        description="How long an incomplete set of content chunks waits for its "
         "missing pieces before it is stored flagged incomplete.",
     )
     ingest_token: str = Field("", description="Bearer token required on /v1/* when set.")

@@ -29,6 +29,7 @@ class Writer:
         self,
         storage: Storage,
         spool: Spool,
+        *,
         merger: ContentMerger,
         prices: PriceTable,
         metrics: StoreMetrics,
