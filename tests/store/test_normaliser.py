@@ -1,7 +1,6 @@
 """The normaliser: every vocabulary lands as the same span model (unit and property-based)."""
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from hypothesis import given, settings
@@ -11,11 +10,17 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from llmobs_semconv import attributes as A
 from llmobs_semconv import span_kinds
-from llmobs_semconv.pricing import PriceTable
-from llmobs_store.normaliser import SPAN_COLUMNS, any_value, normalise_span
+from llmobs_store.normaliser import (
+    SPAN_COLUMNS,
+    CachedPrices,
+    ResourceInfo,
+    any_value,
+    normalise_span,
+    now_time,
+)
 
 START_NS = 1_700_000_000_000_000_000
-PRICES = PriceTable()
+PRICES = CachedPrices()
 
 
 def value(v: Any) -> AnyValue:
@@ -52,9 +57,7 @@ def norm(
     attrs: dict[str, Any], resource: dict[str, Any] | None = None, **kw: Any
 ) -> dict[str, Any]:
     res = resource or {"service.name": "svc"}
-    out = normalise_span(
-        make_span(attrs, **kw), res, {k: str(v) for k, v in res.items()}, PRICES, datetime.now(UTC)
-    )
+    out = normalise_span(make_span(attrs, **kw), ResourceInfo.of(res), PRICES, now_time())
     return out.row | {"_content": {c.role: c.text for c in out.content}}
 
 

@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from llmobs_semconv.pricing import PriceTable
 from llmobs_store import __version__, api, receivers
 from llmobs_store.merge import ContentMerger
+from llmobs_store.normaliser import CachedPrices
 from llmobs_store.queries import Queries
 from llmobs_store.schema import SchemaTarget
 from llmobs_store.settings import StoreSettings
@@ -30,12 +31,12 @@ log = logging.getLogger("llmobs_store")
 def load_prices(settings: StoreSettings) -> PriceTable:
     """The shipped price table, with the override file's entries first when one is given."""
     if settings.price_file is None:
-        return PriceTable()
+        return CachedPrices()
     try:
         text = Path(settings.price_file).read_text(encoding="utf-8")
     except OSError as exc:
         raise ValueError(f"price_file: cannot read {settings.price_file}: {exc}") from None
-    return PriceTable.from_json(text)
+    return CachedPrices.from_json(text)
 
 
 def static_dir() -> Path:

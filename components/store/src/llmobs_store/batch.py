@@ -1,12 +1,14 @@
 """Turn spooled OTLP requests into table rows: the pure half of the writer.
 
-A :class:`Batch` collects the rows of several requests per table; the writer inserts it whole and
-only then moves the spool checkpoint.
+A :class:`Batch` collects the rows of several requests per table, already encoded as
+``JSONEachRow`` lines: ClickHouse parses those in C++ far faster than a Python client can build
+its native format, and the same bytes work for chDB and for a server. The writer inserts a batch
+whole and only then moves the spool checkpoint.
 """
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as logs_service
@@ -19,9 +21,13 @@ from llmobs_semconv.pricing import PriceTable
 from llmobs_store.normaliser import (
     SPAN_COLUMNS,
     ContentRecord,
+    ResourceInfo,
+    any_value,
     as_text,
+    ch_time,
     key_values,
     normalise_span,
+    now_time,
 )
 from llmobs_store.otlp import KIND_LOGS, KIND_METRICS, KIND_TRACES, valid_span_ids
 
@@ -54,7 +60,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 class Batch:
     """Rows per table, plus the chunk keys the merger must look at."""
 
-    rows: dict[str, list[tuple[Any, ...]]] = field(
+    rows: dict[str, list[str]] = field(
         default_factory=lambda: {table: [] for table in TABLE_COLUMNS}
     )
     chunk_keys: list[tuple[str, str, str, int, bool]] = field(default_factory=list)
@@ -66,7 +72,7 @@ class Batch:
 
     def add(self, kind: int, payload: bytes, prices: PriceTable) -> None:
         """Decode one spooled request (always valid protobuf: it was parsed before spooling)."""
-        now = datetime.now(UTC)
+        now = now_time()
         if kind == KIND_TRACES:
             self._add_traces(payload, prices, now)
         elif kind == KIND_LOGS:
@@ -74,27 +80,25 @@ class Batch:
         elif kind == KIND_METRICS:
             self._add_metrics(payload)
 
-    def add_content(self, record: ContentRecord, now: datetime) -> None:
+    def add_content(self, record: ContentRecord, now: str) -> None:
         self.rows["content"].append(content_row(record, now))
 
-    def _add_traces(self, payload: bytes, prices: PriceTable, now: datetime) -> None:
+    def _add_traces(self, payload: bytes, prices: PriceTable, now: str) -> None:
         request = trace_service.ExportTraceServiceRequest.FromString(payload)
         spans = self.rows["spans"]
         for rs in request.resource_spans:
-            resource = key_values(rs.resource.attributes)
-            resource_text = {k: as_text(v) for k, v in resource.items()}
+            resource = ResourceInfo.of(key_values(rs.resource.attributes))
             for ss in rs.scope_spans:
                 for span in ss.spans:
                     if not valid_span_ids(span):
                         continue
-                    result = normalise_span(span, resource, resource_text, prices, now)
-                    row = result.row
-                    spans.append(tuple([row[c] for c in SPAN_COLUMNS]))
+                    result = normalise_span(span, resource, prices, now)
+                    spans.append(_line(result.row))
                     for record in result.content:
                         self.add_content(record, now)
                     self.spans += 1
 
-    def _add_logs(self, payload: bytes, now: datetime) -> None:
+    def _add_logs(self, payload: bytes, now: str) -> None:
         request = logs_service.ExportLogsServiceRequest.FromString(payload)
         for rl in request.resource_logs:
             resource = key_values(rl.resource.attributes)
@@ -113,9 +117,11 @@ class Batch:
                         if body.WhichOneof("value") == "string_value"
                         else as_text(_body_value(body))
                     )
-                    self.rows["logs"].append(
+                    self._row(
+                        "logs",
+                        LOG_COLUMNS,
                         (
-                            datetime.fromtimestamp(ts / 1e9, UTC) if ts else now,
+                            ch_time(ts) if ts else now,
                             record.trace_id.hex(),
                             record.span_id.hex(),
                             service,
@@ -125,10 +131,10 @@ class Batch:
                             text,
                             {k: as_text(v) for k, v in attrs.items()},
                             resource_text,
-                        )
+                        ),
                     )
 
-    def _add_chunk(self, record: Any, attrs: Mapping[str, Any], now: datetime) -> None:
+    def _add_chunk(self, record: Any, attrs: Mapping[str, Any], now: str) -> None:
         body = (
             record.body.string_value if record.body.WhichOneof("value") == "string_value" else None
         )
@@ -138,7 +144,9 @@ class Batch:
             )
         except ValueError:
             return  # counted as rejected when the request was accepted
-        self.rows["content_chunks"].append(
+        self._row(
+            "content_chunks",
+            CHUNK_COLUMNS,
             (
                 piece.trace_id,
                 piece.span_id,
@@ -149,13 +157,15 @@ class Batch:
                 piece.text,
                 piece.redacted,
                 now,
-            )
+            ),
         )
         self.chunk_keys.append((piece.trace_id, piece.span_id, piece.role, piece.seq, piece.last))
 
+    def _row(self, table: str, columns: tuple[str, ...], values: tuple[Any, ...]) -> None:
+        self.rows[table].append(_line(dict(zip(columns, values, strict=True))))
+
     def _add_metrics(self, payload: bytes) -> None:
         request = metrics_service.ExportMetricsServiceRequest.FromString(payload)
-        out = self.rows["metric_points"]
         for rm in request.resource_metrics:
             resource = key_values(rm.resource.attributes)
             resource_text = {k: as_text(v) for k, v in resource.items()}
@@ -167,11 +177,12 @@ class Batch:
                         continue
                     for point in getattr(metric, which).data_points:
                         attrs = {k: as_text(v) for k, v in key_values(point.attributes).items()}
-                        when = datetime.fromtimestamp(point.time_unix_nano / 1e9, UTC)
                         value, count, total, bounds, counts = _point_values(which, point)
-                        out.append(
+                        self._row(
+                            "metric_points",
+                            METRIC_COLUMNS,
                             (
-                                when,
+                                ch_time(point.time_unix_nano),
                                 metric.name,
                                 which,
                                 metric.unit,
@@ -183,7 +194,7 @@ class Batch:
                                 total,
                                 bounds,
                                 counts,
-                            )
+                            ),
                         )
 
 
@@ -197,14 +208,19 @@ def _point_values(which: str, point: Any) -> tuple[float, int, float, list[float
 
 
 def _body_value(body: Any) -> Any:
-    from llmobs_store.normaliser import any_value
-
     return any_value(body)
 
 
-def content_row(record: ContentRecord, now: datetime) -> tuple[Any, ...]:
-    return (
+def _line(row: Mapping[str, Any]) -> str:
+    # NaN/inf never reach here (the normaliser drops them); keep the check cheap.
+    return json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def content_row(record: ContentRecord, now: str) -> str:
+    """One ``content`` row as a JSONEachRow line."""
+    values = (
         record.trace_id, record.span_id, record.role, record.format, record.text,
         int(record.complete), record.chunks, len(record.text.encode("utf-8")), record.redacted,
         now,
     )  # fmt: skip
+    return _line(dict(zip(CONTENT_COLUMNS, values, strict=True)))

@@ -12,11 +12,10 @@ merged record.
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from llmobs_store.batch import CONTENT_COLUMNS, content_row
-from llmobs_store.normaliser import ContentRecord
+from llmobs_store.batch import content_row
+from llmobs_store.normaliser import ContentRecord, now_time
 from llmobs_store.storage import Storage
 
 Key = tuple[str, str, str]
@@ -77,8 +76,8 @@ class ContentMerger:
         for start in range(0, len(keys), _MAX_KEYS_PER_QUERY):
             part = keys[start : start + _MAX_KEYS_PER_QUERY]
             records = self.assemble(part)
-            now = datetime.now(UTC)
-            self.storage.insert("content", CONTENT_COLUMNS, [content_row(r, now) for r in records])
+            now = now_time()
+            self.storage.insert("content", [content_row(r, now) for r in records])
             for key in part:
                 self.open.pop(key, None)
             written += len(records)

@@ -8,14 +8,14 @@ content table so span rows stay slim.
 
 import json
 import math
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from llmobs_semconv import attributes as A
 from llmobs_semconv import span_kinds
-from llmobs_semconv.pricing import PriceTable
+from llmobs_semconv.pricing import DEFAULT_PRICES, ModelPrice, PriceTable
 
 # Columns of the spans table, in insert order (see migrations/0001_spans.sql).
 SPAN_COLUMNS: tuple[str, ...] = (
@@ -54,6 +54,7 @@ _SESSION_KEYS = (A.SESSION_ID, A.GEN_AI_CONVERSATION_ID)
 _USER_KEYS = (A.USER_ID, "enduser.id")
 _TOOL_KEYS = (A.GEN_AI_TOOL_NAME, A.OI_TOOL_NAME)
 _TOOL_ARG_KEYS = (A.GEN_AI_TOOL_CALL_ARGUMENTS, "tool.parameters")
+_CONTENT_KEYS = frozenset(CONTENT_ATTRIBUTES)
 
 
 @dataclass
@@ -102,6 +103,16 @@ def as_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def ch_time(ns: int) -> str:
+    """A unix-nanosecond time as ClickHouse reads DateTime64(6) from JSON: ``sec.micro``."""
+    return f"{ns // 1_000_000_000}.{(ns // 1000) % 1_000_000:06d}"
+
+
+def now_time() -> str:
+    """The current time in :func:`ch_time` form (row versions, arrival times)."""
+    return ch_time(time.time_ns())
 
 
 def _first(attrs: Mapping[str, Any], keys: Iterable[str]) -> Any:
@@ -188,15 +199,81 @@ def k8s_fields(resource: Mapping[str, Any], attrs: Mapping[str, Any]) -> dict[st
     }
 
 
+@dataclass
+class ResourceInfo:
+    """What every span of one OTLP resource shares, computed once per resource."""
+
+    attributes: dict[str, Any]
+    text: dict[str, str]
+    service: str
+    k8s: dict[str, str]
+    session_id: str
+    user_id: str
+
+    @classmethod
+    def of(cls, attributes: dict[str, Any]) -> "ResourceInfo":
+        return cls(
+            attributes=attributes,
+            text={k: as_text(v) for k, v in attributes.items()},
+            service=_str(attributes.get(A.SERVICE_NAME)) or "unknown_service",
+            k8s=k8s_fields(attributes, {}),
+            session_id=_str(_first(attributes, _SESSION_KEYS)),
+            user_id=_str(_first(attributes, _USER_KEYS)),
+        )
+
+
+class CachedPrices(PriceTable):
+    """The price table with the regex match remembered per model name (a hot path at ingest)."""
+
+    def __init__(self, entries: Iterable[ModelPrice] = DEFAULT_PRICES) -> None:
+        super().__init__(entries)
+        self._matches: dict[str, ModelPrice | None] = {}
+
+    def price(self, model: str | None) -> ModelPrice | None:
+        if not model:
+            return None
+        try:
+            return self._matches[model]
+        except KeyError:
+            if len(self._matches) > 10_000:
+                self._matches.clear()
+            found = self._matches[model] = super().price(model)
+            return found
+
+
+def _attributes(kvs: Iterable[Any]) -> tuple[dict[str, Any], dict[str, str], bool]:
+    """Span attributes as values and as text in one pass; also whether any is a k8s.* key."""
+    values: dict[str, Any] = {}
+    texts: dict[str, str] = {}
+    k8s = False
+    for kv in kvs:
+        key, value = kv.key, kv.value
+        which = value.WhichOneof("value")
+        if which == "string_value":
+            values[key] = texts[key] = value.string_value
+        elif which == "int_value":
+            number = values[key] = value.int_value
+            texts[key] = str(number)
+        elif which == "bool_value":
+            flag = values[key] = value.bool_value
+            texts[key] = "true" if flag else "false"
+        else:
+            plain = values[key] = any_value(value)
+            texts[key] = as_text(plain)
+        if key.startswith("k8s."):
+            k8s = True
+    return values, texts, k8s
+
+
 def normalise_span(
     span: Any,
-    resource: Mapping[str, Any],
-    resource_text: dict[str, str],
+    resource: ResourceInfo,
     prices: PriceTable,
-    now: datetime,
+    now: str,
 ) -> NormalisedSpan:
     """Turn one OTLP ``Span`` (with its resource's attributes) into the store's span model."""
     attrs = key_values(span.attributes)
+    attrs, kept, has_k8s = _attributes(span.attributes)
     trace_id = span.trace_id.hex()
     span_id = span.span_id.hex()
     parent = span.parent_span_id
@@ -209,17 +286,11 @@ def normalise_span(
     kind = span_kind(attrs, otel_kind)
 
     content: list[ContentRecord] = []
-    kept: dict[str, str] = {}
-    for key, value in attrs.items():
-        spec = CONTENT_ATTRIBUTES.get(key)
-        if spec is not None and value not in (None, ""):
-            role, fmt = spec
-            if any(c.role == role for c in content):
-                kept[key] = as_text(value)  # two sources for one role: keep the second as-is
-                continue
-            content.append(ContentRecord(trace_id, span_id, role, fmt, as_text(value)))
-        else:
-            kept[key] = as_text(value)
+    for key in _CONTENT_KEYS.intersection(kept):
+        role, fmt = CONTENT_ATTRIBUTES[key]
+        if kept[key] and not any(c.role == role for c in content):
+            # Moved to the content table; a second source for one role stays an attribute.
+            content.append(ContentRecord(trace_id, span_id, role, fmt, kept.pop(key)))
 
     events = []
     first_token_ns = None
@@ -281,9 +352,9 @@ def normalise_span(
         "name": span.name,
         "kind": kind,
         "otel_kind": otel_kind,
-        "service": _str(resource.get(A.SERVICE_NAME)) or "unknown_service",
-        "start_time": datetime.fromtimestamp(start_ns / 1e9, UTC),
-        "end_time": datetime.fromtimestamp(end_ns / 1e9, UTC),
+        "service": resource.service,
+        "start_time": ch_time(start_ns),
+        "end_time": ch_time(end_ns),
         "duration_ms": duration_ms,
         "status": status,
         "status_code": min(_int(attrs.get(A.HTTP_RESPONSE_STATUS_CODE)), 65535),
@@ -303,16 +374,16 @@ def normalise_span(
         "input_cost_usd": input_cost,
         "output_cost_usd": output_cost,
         "cost_usd": total_cost,
-        "session_id": _str(_first(attrs, _SESSION_KEYS) or _first(resource, _SESSION_KEYS)),
-        "user_id": _str(_first(attrs, _USER_KEYS) or _first(resource, _USER_KEYS)),
+        "session_id": _str(_first(attrs, _SESSION_KEYS)) or resource.session_id,
+        "user_id": _str(_first(attrs, _USER_KEYS)) or resource.user_id,
         "layer": _str(attrs.get(A.LLMOBS_LAYER)),
         "tool_name": tool_name,
         "tool_arguments": tool_arguments,
-        **k8s_fields(resource, attrs),
+        **(k8s_fields(resource.attributes, attrs) if has_k8s else resource.k8s),
         "attributes": kept,
-        "resource_attributes": resource_text,
+        "resource_attributes": resource.text,
         "events": json.dumps(events, default=str) if events else "",
-        "ingested_at": now,
+        "ingested_at": now,  # already a ClickHouse time string
     }
     return NormalisedSpan(row, content)
 

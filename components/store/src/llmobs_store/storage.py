@@ -101,13 +101,17 @@ class Storage:
         except StorageUnavailable:
             return False
 
-    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        """Insert rows; raises StorageUnavailable so the caller keeps them and retries."""
-        if not rows:
+    def insert(self, table: str, lines: Sequence[str]) -> None:
+        """Insert JSONEachRow lines; raises StorageUnavailable so the caller keeps and retries."""
+        if not lines:
             return
         client = self._connect()
         try:
-            client.insert(f"{self.database}.{table}", rows, column_names=list(columns))
+            client.raw_insert(
+                f"{self.database}.{table}",
+                insert_block="\n".join(lines).encode("utf-8"),
+                fmt="JSONEachRow",
+            )
         except Exception as exc:
             self._drop_if_remote(exc)
             raise StorageUnavailable(_describe(exc)) from exc

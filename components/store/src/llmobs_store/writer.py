@@ -11,7 +11,7 @@ import threading
 import time
 
 from llmobs_semconv.pricing import PriceTable
-from llmobs_store.batch import TABLE_COLUMNS, Batch
+from llmobs_store.batch import Batch
 from llmobs_store.merge import ContentMerger
 from llmobs_store.spool import Position, Spool
 from llmobs_store.storage import Storage, StorageUnavailable
@@ -123,6 +123,6 @@ class Writer:
         started = time.perf_counter()
         for table, rows in batch.rows.items():
             if rows:
-                self.storage.insert(table, TABLE_COLUMNS[table], rows)
+                self.storage.insert(table, rows)
                 self.metrics.rows_inserted.labels(table).inc(len(rows))
         self.metrics.insert_seconds.observe(time.perf_counter() - started)
