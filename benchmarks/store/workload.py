@@ -29,8 +29,9 @@ def _attr(span: Span, key: str, value: object) -> None:
         target.string_value = str(value)
 
 
-def requests(total_spans: int, spans_per_request: int, start_ns: int, seed: int = 7
-             ) -> Iterator[bytes]:
+def requests(
+    total_spans: int, spans_per_request: int, start_ns: int, seed: int = 7
+) -> Iterator[bytes]:
     """Export requests covering ``total_spans`` spans, spread over one hour from ``start_ns``."""
     rng = random.Random(seed)
     traces_per_request = max(spans_per_request // SPANS_PER_TRACE, 1)
@@ -45,9 +46,12 @@ def requests(total_spans: int, spans_per_request: int, start_ns: int, seed: int 
             scope = by_service.get(service)
             if scope is None:
                 rs = request.resource_spans.add()
-                for key, value in (("service.name", service), ("k8s.namespace.name", "prod"),
-                                   ("k8s.pod.name", f"{service}-{made % 7}"),
-                                   ("k8s.deployment.name", service)):
+                for key, value in (
+                    ("service.name", service),
+                    ("k8s.namespace.name", "prod"),
+                    ("k8s.pod.name", f"{service}-{made % 7}"),
+                    ("k8s.deployment.name", service),
+                ):
                     rs.resource.attributes.add(key=key).value.string_value = value
                 scope = by_service[service] = rs.scope_spans.add()
             _trace(scope, rng, start_ns + made * step_ns, made)  # type: ignore[arg-type]
@@ -66,40 +70,68 @@ def _trace(scope: "ts.ScopeSpans", rng: random.Random, t0: int, n: int) -> None:
     tool_ns = int(rng.uniform(0.01, 0.5) * 1e9)
     total = llm_ns + tool_ns + 20_000_000
     error = rng.random() < 0.02
-    root = scope.spans.add(trace_id=trace_id, span_id=ids[0], name="POST /v1/chat",
-                           kind=Span.SPAN_KIND_SERVER, start_time_unix_nano=t0,
-                           end_time_unix_nano=t0 + total)
+    root = scope.spans.add(
+        trace_id=trace_id,
+        span_id=ids[0],
+        name="POST /v1/chat",
+        kind=Span.SPAN_KIND_SERVER,
+        start_time_unix_nano=t0,
+        end_time_unix_nano=t0 + total,
+    )
     _attr(root, "http.request.method", "POST")
     _attr(root, "http.response.status_code", 500 if error else 200)
     _attr(root, "session.id", f"session-{n // 5}")
     _attr(root, "user.id", f"user-{n % 997}")
-    agent = scope.spans.add(trace_id=trace_id, span_id=ids[1], parent_span_id=ids[0],
-                            name="invoke_agent planner", kind=Span.SPAN_KIND_INTERNAL,
-                            start_time_unix_nano=t0 + 1_000_000,
-                            end_time_unix_nano=t0 + total - 1_000_000)
+    agent = scope.spans.add(
+        trace_id=trace_id,
+        span_id=ids[1],
+        parent_span_id=ids[0],
+        name="invoke_agent planner",
+        kind=Span.SPAN_KIND_INTERNAL,
+        start_time_unix_nano=t0 + 1_000_000,
+        end_time_unix_nano=t0 + total - 1_000_000,
+    )
     _attr(agent, "gen_ai.operation.name", "invoke_agent")
     _attr(agent, "gen_ai.agent.name", "planner")
-    llm = scope.spans.add(trace_id=trace_id, span_id=ids[2], parent_span_id=ids[1],
-                          name=f"chat {model}", kind=Span.SPAN_KIND_CLIENT,
-                          start_time_unix_nano=t0 + 2_000_000,
-                          end_time_unix_nano=t0 + 2_000_000 + llm_ns)
-    for key, value in (("gen_ai.operation.name", "chat"), ("gen_ai.provider.name", provider),
-                       ("gen_ai.request.model", model), ("gen_ai.response.model", model),
-                       ("gen_ai.usage.input_tokens", rng.randint(50, 4000)),
-                       ("gen_ai.usage.output_tokens", out_tokens), ("gen_ai.request.stream", True),
-                       ("llmobs.ttft_s", ttft), ("llmobs.tpot_s", tpot),
-                       ("session.id", f"session-{n // 5}"), ("user.id", f"user-{n % 997}"),
-                       ("server.address", "api.example.com")):
+    llm = scope.spans.add(
+        trace_id=trace_id,
+        span_id=ids[2],
+        parent_span_id=ids[1],
+        name=f"chat {model}",
+        kind=Span.SPAN_KIND_CLIENT,
+        start_time_unix_nano=t0 + 2_000_000,
+        end_time_unix_nano=t0 + 2_000_000 + llm_ns,
+    )
+    for key, value in (
+        ("gen_ai.operation.name", "chat"),
+        ("gen_ai.provider.name", provider),
+        ("gen_ai.request.model", model),
+        ("gen_ai.response.model", model),
+        ("gen_ai.usage.input_tokens", rng.randint(50, 4000)),
+        ("gen_ai.usage.output_tokens", out_tokens),
+        ("gen_ai.request.stream", True),
+        ("llmobs.ttft_s", ttft),
+        ("llmobs.tpot_s", tpot),
+        ("session.id", f"session-{n // 5}"),
+        ("user.id", f"user-{n % 997}"),
+        ("server.address", "api.example.com"),
+    ):
         _attr(llm, key, value)
     llm.attributes.add(key="gen_ai.response.finish_reasons").value.array_value.values.add(
-        string_value="length" if out_tokens > 700 else "stop")
+        string_value="length" if out_tokens > 700 else "stop"
+    )
     if error:
         llm.status.CopyFrom(Status(code=Status.STATUS_CODE_ERROR, message="upstream 500"))
         _attr(llm, "error.type", "InternalServerError")
-    tool = scope.spans.add(trace_id=trace_id, span_id=ids[3], parent_span_id=ids[1],
-                           name="execute_tool search", kind=Span.SPAN_KIND_INTERNAL,
-                           start_time_unix_nano=t0 + 3_000_000 + llm_ns,
-                           end_time_unix_nano=t0 + 3_000_000 + llm_ns + tool_ns)
+    tool = scope.spans.add(
+        trace_id=trace_id,
+        span_id=ids[3],
+        parent_span_id=ids[1],
+        name="execute_tool search",
+        kind=Span.SPAN_KIND_INTERNAL,
+        start_time_unix_nano=t0 + 3_000_000 + llm_ns,
+        end_time_unix_nano=t0 + 3_000_000 + llm_ns + tool_ns,
+    )
     _attr(tool, "gen_ai.operation.name", "execute_tool")
     _attr(tool, "gen_ai.tool.name", "search")
     _attr(tool, "gen_ai.tool.call.arguments", f'{{"q": "topic {n % 50}"}}')

@@ -11,6 +11,8 @@ import re
 import sys
 import tempfile
 import threading
+from email.parser import BytesParser
+from email.policy import default
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -34,6 +36,18 @@ class Handler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         params = {k: v[0] for k, v in parse_qs(url.query).items()}
         body = self._body()
+        content_type = self.headers.get("content-type", "")
+        if content_type.startswith("multipart/form-data"):
+            # Long queries and parameters arrive as form fields (as with a real server).
+            form = BytesParser(policy=default).parsebytes(
+                f"Content-Type: {content_type}\r\n\r\n".encode() + body
+            )
+            for part in form.iter_parts():
+                name = part.get_param("name", header="content-disposition")
+                payload = part.get_payload(decode=True)
+                if isinstance(name, str) and isinstance(payload, bytes):
+                    params[name] = payload.decode()
+            body = b""
         bound = {k[len("param_") :]: v for k, v in params.items() if k.startswith("param_")}
         try:
             with self.lock:

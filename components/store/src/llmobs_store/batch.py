@@ -7,7 +7,7 @@ whole and only then moves the spool checkpoint.
 """
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +64,7 @@ class Batch:
         default_factory=lambda: {table: [] for table in TABLE_COLUMNS}
     )
     chunk_keys: list[tuple[str, str, str, int, bool]] = field(default_factory=list)
+    span_keys: list[str] = field(default_factory=list)  # trace_id+span_id, parallel to spans
     spans: int = 0
 
     @property
@@ -80,6 +81,20 @@ class Batch:
         elif kind == KIND_METRICS:
             self._add_metrics(payload)
 
+    def drop_spans(self, known: Callable[[str], bool]) -> int:
+        """Remove span rows whose key ``known`` says are stored already; returns how many."""
+        keep_rows, keep_keys, seen = [], [], set()
+        for row, key in zip(self.rows["spans"], self.span_keys, strict=True):
+            if key in seen or known(key):
+                continue
+            seen.add(key)
+            keep_rows.append(row)
+            keep_keys.append(key)
+        dropped = len(self.span_keys) - len(keep_keys)
+        self.rows["spans"], self.span_keys = keep_rows, keep_keys
+        self.spans -= dropped
+        return dropped
+
     def add_content(self, record: ContentRecord, now: str) -> None:
         self.rows["content"].append(content_row(record, now))
 
@@ -94,6 +109,7 @@ class Batch:
                         continue
                     result = normalise_span(span, resource, prices, now)
                     spans.append(_line(result.row))
+                    self.span_keys.append(result.row["trace_id"] + result.row["span_id"])
                     for record in result.content:
                         self.add_content(record, now)
                     self.spans += 1

@@ -152,7 +152,9 @@ def accept(kind: int, media: str, data: bytes) -> Accepted:
                 for metric in sm.metrics:
                     which = metric.WhichOneof("data")
                     items += len(getattr(metric, which).data_points) if which else 0
-    return Accepted(kind, message.SerializeToString(), items, rejected, reason)
+    # Protobuf bodies are spooled as received (no re-encoding); JSON ones as protobuf.
+    payload = data if media == PROTOBUF else bytes(message.SerializeToString())
+    return Accepted(kind, payload, items, rejected, reason)
 
 
 def valid_span_ids(span: Any) -> bool:

@@ -1,6 +1,8 @@
 """The query API's SQL: one function per endpoint, results shaped as the API returns them.
 
-Every query reads ``FINAL`` so a span stored twice (retries, updates) counts once. Times come back
+Aggregates read without ``FINAL`` (it costs ~10x at a million spans): the writer drops spans it
+has already stored (retries, a replayed spool batch), and ReplacingMergeTree merges remove any
+copy that slips through. Lookups of one trace or session's content read ``FINAL``. Times come back
 as unix milliseconds and durations in milliseconds; parameters are bound server-side.
 """
 
@@ -76,10 +78,10 @@ class Queries:
         series = self._rows(
             f"SELECT toUnixTimestamp64Milli(toDateTime64(toStartOfInterval(start_time, "
             f"INTERVAL {{bucket:UInt32}} SECOND), 3)) AS t, {metrics} "
-            f"FROM $db.spans FINAL WHERE {_RANGE} GROUP BY t ORDER BY t",
+            f"FROM $db.spans WHERE {_RANGE} GROUP BY t ORDER BY t",
             params,
         )
-        totals = self._rows(f"SELECT {metrics} FROM $db.spans FINAL WHERE {_RANGE}", params)
+        totals = self._rows(f"SELECT {metrics} FROM $db.spans WHERE {_RANGE}", params)
         return {"series": series, "totals": totals[0] if totals else {}}
 
     # ------------------------------------------------------------------ traces
@@ -102,7 +104,9 @@ class Queries:
                 "(response_model = {model:String} OR request_model = {model:String})"
             )
             params["model"] = flt.model
-        where = [_RANGE]
+        # Page first, over root spans only (a narrow top-N scan), then aggregate just the
+        # traces on the page; every filter is a semi-join on trace ids.
+        where = [_RANGE, "parent_span_id = ''"]
         if span_conditions:
             where.append(
                 f"trace_id IN (SELECT trace_id FROM $db.spans WHERE {_RANGE} AND "
@@ -116,14 +120,30 @@ class Queries:
                 f"FROM $db.spans WHERE {_RANGE} "
                 "AND positionCaseInsensitive(name, {q:String}) > 0))"
             )
-        having = []
         if flt.status:
-            params["status"] = flt.status.upper()
-            having.append("status = {status:String}")
+            negate = "" if flt.status.upper() == "ERROR" else "NOT "
+            where.append(
+                f"trace_id {negate}IN (SELECT trace_id FROM $db.spans WHERE {_RANGE} "
+                "AND status = 'ERROR')"
+            )
         if flt.min_duration_ms is not None:
             params["min_duration"] = flt.min_duration_ms
-            having.append("duration_ms >= {min_duration:Float64}")
-        sql = (
+            where.append("duration_ms >= {min_duration:Float64}")
+        condition = " AND ".join(where)
+        total = self._rows(f"SELECT count() AS n FROM $db.spans WHERE {condition}", params)
+        page = self._rows(
+            f"SELECT trace_id FROM $db.spans WHERE {condition} "
+            "ORDER BY start_time DESC, trace_id LIMIT {limit:UInt32} OFFSET {offset:UInt32}",
+            params,
+        )
+        ids = list(dict.fromkeys(row["trace_id"] for row in page))  # a duplicate root: once
+        return {"items": self.trace_summaries(ids), "total": int(total[0]["n"]) if total else 0}
+
+    def trace_summaries(self, trace_ids: list[str]) -> list[dict[str, Any]]:
+        """One summary row per trace (root name and service, totals), in the given order."""
+        if not trace_ids:
+            return []
+        rows = self._rows(
             "SELECT trace_id, "
             "argMin(name, (parent_span_id != '', start_time)) AS name, "
             "argMin(service, (parent_span_id != '', start_time)) AS service, "
@@ -137,25 +157,12 @@ class Queries:
             "if(countIf(status = 'ERROR') > 0, 'ERROR', 'OK') AS status, "
             "anyIf(session_id, session_id != '') AS session_id, "
             "anyIf(user_id, user_id != '') AS user_id, "
-            "minIf(ttft_ms, kind = 'LLM') AS ttft_ms, "
-            "count() OVER () AS total "
-            f"FROM $db.spans FINAL WHERE {' AND '.join(where)} GROUP BY trace_id "
-            + (f"HAVING {' AND '.join(having)} " if having else "")
-            + "ORDER BY start_ms DESC, trace_id LIMIT {limit:UInt32} OFFSET {offset:UInt32}"
+            "minIf(ttft_ms, kind = 'LLM') AS ttft_ms "
+            "FROM $db.spans FINAL WHERE trace_id IN {ids:Array(String)} GROUP BY trace_id",
+            {"ids": trace_ids},
         )
-        rows = self._rows(sql, params)
-        total = rows[0]["total"] if rows else self._count_beyond(sql, params, offset)
-        for row in rows:
-            row.pop("total", None)
-        return {"items": rows, "total": total}
-
-    def _count_beyond(self, sql: str, params: dict[str, Any], offset: int) -> int:
-        # An offset past the end returns no row to carry the window total: count separately.
-        if offset == 0:
-            return 0
-        inner = sql.split(" ORDER BY start_ms DESC", maxsplit=1)[0]
-        rows = self._rows(f"SELECT count() AS n FROM ({inner})", params)
-        return int(rows[0]["n"]) if rows else 0
+        by_id = {row["trace_id"]: row for row in rows}
+        return [by_id[t] for t in trace_ids if t in by_id]
 
     def trace(self, trace_id: str) -> dict[str, Any] | None:
         spans = self._rows(
@@ -221,27 +228,35 @@ class Queries:
         user = ""
         if user_id:
             user, params["user_id"] = " AND user_id = {user_id:String}", user_id
-        # A session's spans are those of every trace in which any span names the session.
+        # Page the sessions on their session-tagged spans (narrow), then total every trace in
+        # which any span names one of them: a session's spans are all those traces' spans.
+        page = self._rows(
+            "SELECT session_id, max(end_time) AS last, count() OVER () AS total "
+            f"FROM $db.spans WHERE {_RANGE} AND session_id != ''{user} GROUP BY session_id "
+            "ORDER BY last DESC, session_id LIMIT {limit:UInt32} OFFSET {offset:UInt32}",
+            params,
+        )
+        if not page:
+            return {"items": [], "total": 0}
+        ids = [row["session_id"] for row in page]
         rows = self._rows(
             "SELECT sid AS session_id, anyIf(uid, uid != '') AS user_id, "
             "toUnixTimestamp64Milli(min(t_start)) AS start_ms, "
             "toUnixTimestamp64Milli(max(t_end)) AS end_ms, count() AS turns, "
             "sum(t_in) AS input_tokens, sum(t_out) AS output_tokens, sum(t_cost) AS cost_usd, "
-            "sum(t_err) AS errors, count() OVER () AS total FROM ("
+            "sum(t_err) AS errors FROM ("
             "SELECT trace_id, anyIf(session_id, session_id != '') AS sid, "
             "anyIf(user_id, user_id != '') AS uid, min(start_time) AS t_start, "
             "max(end_time) AS t_end, sum(input_tokens) AS t_in, sum(output_tokens) AS t_out, "
             "sum(cost_usd) AS t_cost, countIf(status = 'ERROR') AS t_err "
-            f"FROM $db.spans FINAL WHERE {_RANGE} AND trace_id IN (SELECT trace_id FROM "
-            f"$db.spans WHERE {_RANGE} AND session_id != ''{user}) GROUP BY trace_id) "
-            "WHERE sid != '' GROUP BY sid ORDER BY end_ms DESC, session_id "
-            "LIMIT {limit:UInt32} OFFSET {offset:UInt32}",
-            params,
+            "FROM $db.spans WHERE trace_id IN (SELECT trace_id FROM $db.spans WHERE "
+            f"{_RANGE} AND session_id IN {{ids:Array(String)}}) GROUP BY trace_id) "
+            "WHERE sid IN {ids:Array(String)} GROUP BY sid",
+            {**params, "ids": ids},
         )
-        total = rows[0]["total"] if rows else 0
-        for row in rows:
-            row.pop("total", None)
-        return {"items": rows, "total": total}
+        by_id = {row["session_id"]: row for row in rows}
+        items = [by_id[i] for i in ids if i in by_id]
+        return {"items": items, "total": int(page[0]["total"])}
 
     def session(self, session_id: str) -> dict[str, Any] | None:
         turns = self._rows(
@@ -300,7 +315,7 @@ class Queries:
             "out_tokens / nullIf(sum(greatest(duration_ms - ifNull(ttft_ms, 0), 0)) "
             "/ 1000, 0) AS output_tokens_per_s, "
             + ", ".join(parts)
-            + f" FROM $db.spans FINAL WHERE {_RANGE} AND kind = 'LLM' "
+            + f" FROM $db.spans WHERE {_RANGE} AND kind = 'LLM' "
             "GROUP BY provider, model ORDER BY requests DESC, model",
             params,
         )
@@ -316,7 +331,7 @@ class Queries:
             f"INTERVAL {{bucket:UInt32}} SECOND), 3)) AS t, {model} AS model, "
             "count() AS requests, quantile(0.95)(ttft_ms) AS ttft_p95_ms, "
             "quantile(0.95)(tpot_ms) AS tpot_p95_ms, quantile(0.95)(duration_ms) AS latency_p95_ms "
-            f"FROM $db.spans FINAL WHERE {_RANGE} AND kind = 'LLM' GROUP BY t, model "
+            f"FROM $db.spans WHERE {_RANGE} AND kind = 'LLM' GROUP BY t, model "
             "ORDER BY t, model",
             params,
         )
@@ -331,7 +346,7 @@ class Queries:
             f"SELECT {key} AS key, countIf(kind IN ({calls})) AS requests, "
             "sum(input_tokens) AS u_in, sum(output_tokens) AS u_out, "
             "sum(input_cost_usd) AS u_in_cost, sum(output_cost_usd) AS u_out_cost, "
-            f"sum(cost_usd) AS u_cost FROM $db.spans FINAL WHERE {_RANGE} "
+            f"sum(cost_usd) AS u_cost FROM $db.spans WHERE {_RANGE} "
             "AND (input_tokens + output_tokens > 0 OR cost_usd > 0) "
             "GROUP BY key ORDER BY u_cost DESC, u_in + u_out DESC, key "
             "LIMIT {limit:UInt32}",
@@ -350,7 +365,7 @@ class Queries:
         rows = self._rows(
             "SELECT trace_id, span_id, toUnixTimestamp64Milli(start_time) AS start_ms, service, "
             "name, if(response_model != '', response_model, request_model) AS model, error, "
-            f"status_code FROM $db.spans FINAL WHERE {_RANGE} AND status = 'ERROR' "
+            f"status_code FROM $db.spans WHERE {_RANGE} AND status = 'ERROR' "
             "ORDER BY start_time DESC, span_id LIMIT {limit:UInt32}",
             {"start": start, "end": end, "limit": limit},
         )
@@ -364,7 +379,7 @@ class Queries:
             "toUnixTimestamp64Micro(arraySort(groupArray(start_time))[2]) AS first_repeat_us "
             "FROM (SELECT trace_id, session_id, tool_name, start_time, "
             "replaceRegexpAll(trimBoth(tool_arguments), '\\\\s+', ' ') AS arguments "
-            f"FROM $db.spans FINAL WHERE {_RANGE} AND kind = 'TOOL' AND tool_name != '') "
+            f"FROM $db.spans WHERE {_RANGE} AND kind = 'TOOL' AND tool_name != '') "
             "GROUP BY trace_id, tool_name, arguments HAVING repeats >= {threshold:UInt32} "
             "ORDER BY repeats DESC, trace_id LIMIT 1000",
             params,

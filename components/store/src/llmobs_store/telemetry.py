@@ -45,6 +45,11 @@ class StoreMetrics:
             "Acknowledged bytes not yet in ClickHouse.",
             registry=r,
         )
+        self.duplicates = Counter(
+            "llmobs_store_duplicate_spans_dropped",
+            "Spans not stored again: already stored (client retries, a replayed spool batch).",
+            registry=r,
+        )
         self.merge_backlog = Gauge(
             "llmobs_store_merge_backlog", "Content chunk sets waiting to be merged.", registry=r
         )

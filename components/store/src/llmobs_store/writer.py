@@ -9,6 +9,7 @@ arrival.
 import logging
 import threading
 import time
+from collections import deque
 
 from llmobs_semconv.pricing import PriceTable
 from llmobs_store.batch import Batch
@@ -20,6 +21,27 @@ from llmobs_store.telemetry import StoreMetrics
 log = logging.getLogger(__name__)
 _READ_BYTES = 8 * 1024 * 1024
 _MAX_BACKOFF_S = 5.0
+_RECENT_SPANS = 500_000
+
+
+class RecentKeys:
+    """The last ``capacity`` span keys inserted: a retried export is dropped, not stored twice."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._keys: set[str] = set()
+        self._order: deque[str] = deque()
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def add_all(self, keys: list[str]) -> None:
+        for key in keys:
+            if key not in self._keys:
+                self._keys.add(key)
+                self._order.append(key)
+        while len(self._order) > self.capacity:
+            self._keys.discard(self._order.popleft())
 
 
 class Writer:
@@ -48,6 +70,11 @@ class Writer:
         self.healthy = False
         self.recovered = False
         self._merge_retry_at = 0.0
+        self.recent = RecentKeys(_RECENT_SPANS)
+        # The first batch after a start may replay one that was inserted just before a crash
+        # (the checkpoint had not moved yet): look its spans up before inserting them.
+        self._check_replay = True
+        self.duplicates_dropped = 0
 
     def start(self) -> None:
         self._thread.start()
@@ -99,11 +126,29 @@ class Writer:
             if not records and (end is not None or time.monotonic() >= deadline):
                 break
         if end is not None:
+            self._drop_duplicates(batch)
             self._insert(batch)
+            self.recent.add_all(batch.span_keys)
             self.spool.commit(end)
             self.merger.observe(batch.chunk_keys)
         if self.merger.due() and time.monotonic() >= self._merge_retry_at:
             self._merge()
+
+    def _drop_duplicates(self, batch: Batch) -> None:
+        stored: set[str] = set()
+        if self._check_replay and batch.span_keys:
+            rows = self.storage.query(
+                f"SELECT concat(trace_id, span_id) AS key FROM {self.storage.database}.spans "  # noqa: S608
+                "WHERE trace_id IN {traces:Array(String)} AND concat(trace_id, span_id) "
+                "IN {keys:Array(String)}",
+                {"traces": sorted({k[:32] for k in batch.span_keys}), "keys": batch.span_keys},
+            )
+            stored = {row["key"] for row in rows}
+        self._check_replay = False
+        dropped = batch.drop_spans(lambda key: key in self.recent or key in stored)
+        self.duplicates_dropped += dropped
+        if dropped:
+            self.metrics.duplicates.inc(dropped)
 
     def _merge(self) -> None:
         # A failing merge must never hold up ingest: the pieces are stored, the sets stay open
