@@ -111,12 +111,21 @@ def test_kill_9_during_ingest_loses_no_acknowledged_span(tmp_path: Path) -> None
     # A long batch wait keeps acknowledged data in the spool, not yet in ClickHouse, at the kill.
     with store_process(tmp_path, port, LLMOBS_STORE_BATCH_WAIT_S="3") as proc:
         exporter = OTLPSpanExporter(endpoint=url + "/v1/traces", timeout=2)
-        killer = threading.Timer(1.0, lambda: os.kill(proc.pid, signal.SIGKILL))
+        acked_batches = threading.Semaphore(0)
+
+        def kill_mid_ingest() -> None:
+            # Wait for 20 acknowledged exports, then kill -9 while the next ones are in flight.
+            for _ in range(20):
+                acked_batches.acquire(timeout=60)
+            os.kill(proc.pid, signal.SIGKILL)
+
+        killer = threading.Thread(target=kill_mid_ingest)
         killer.start()
         for batch in batches:
             if exporter.export(batch) is SpanExportResult.SUCCESS:
                 acknowledged |= {format(s.context.span_id, "016x") for s in batch}
                 traces.add(format(batch[0].context.trace_id, "032x"))
+                acked_batches.release()
             if proc.poll() is not None:
                 break
         killer.join()
@@ -134,6 +143,9 @@ def test_kill_9_during_ingest_loses_no_acknowledged_span(tmp_path: Path) -> None
         totals = httpx.get(f"{url}/api/v1/traces", params={"limit": 1000}).json()
         per_trace = {t["trace_id"]: t["span_count"] for t in totals["items"]}
         assert all(per_trace[t] == 50 for t in traces)
+        # Aggregates read without FINAL: a replayed batch must not have been stored twice.
+        overview = httpx.get(f"{url}/api/v1/overview").json()["totals"]
+        assert overview["requests"] == 49 * totals["total"]
         assert httpx.get(f"{url}/readyz").json()["spool_depth_bytes"] == 0
 
 

@@ -2,6 +2,7 @@
 
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -10,7 +11,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as ts
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 from llmobs_semconv import chunks
-from tests.store.conftest import RunningStore
+from tests.store.conftest import RunningStore, serve_store, store_settings
 
 PROTO = {"content-type": "application/x-protobuf"}
 
@@ -168,3 +169,19 @@ def test_invalid_chunk_records_are_rejected_partially(shared_store: RunningStore
     assert response.status_code == 200
     assert parsed.partial_success.rejected_log_records == 1
     assert chunks.SEQ in parsed.partial_success.error_message
+
+
+def test_open_sets_are_recovered_after_a_restart(tmp_path: Path) -> None:
+    trace_id, span_id = os.urandom(16), os.urandom(8)
+    # A long grace period: the pieces are stored but the set is still open when the store stops.
+    first = store_settings(tmp_path / "a", content_grace_s=600)
+    with serve_store(first) as store:
+        post(store, "/v1/logs", chunk_request(trace_id, span_id, "output", [(0, "kept ", False)]))
+        post(store, "/v1/traces", span_request(trace_id, span_id))
+        store.wait_spans(1)
+        assert store.app.state.store.writer.merger.backlog == 1
+    again = store_settings(tmp_path / "b", database=first.database, content_grace_s=0.5)
+    with serve_store(again) as store:
+        store.wait_for(lambda: bool(content_of(store, trace_id).get("output")))
+        output = content_of(store, trace_id)["output"]
+        assert (output["text"], output["complete"]) == ("kept ", False)

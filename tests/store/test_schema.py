@@ -2,7 +2,14 @@
 
 import pytest
 
-from llmobs_store.schema import SchemaTarget, load_migrations, migrate, render
+from llmobs_store.schema import (
+    TTL_COLUMNS,
+    SchemaTarget,
+    apply_retention,
+    load_migrations,
+    migrate,
+    render,
+)
 from llmobs_store.storage import Storage, _Runner
 from tests.store.conftest import ENGINE_DIR, unique_database
 
@@ -80,5 +87,23 @@ def test_migrations_apply_on_chdb_twice_without_error() -> None:
             )
         }
         assert set(TABLES) | {"schema_migrations"} <= tables
+    finally:
+        storage.close()
+
+
+def test_a_changed_retention_is_applied_to_existing_tables() -> None:
+    db = unique_database()
+    storage = Storage(f"chdb://{ENGINE_DIR}", SchemaTarget(db, "", 30))
+    try:
+        assert storage.connect(), storage.last_error
+        runner = _Runner(storage._client)
+        assert apply_retention(runner, SchemaTarget(db, "", 30)) == []
+        assert set(apply_retention(runner, SchemaTarget(db, "", 7))) == set(TTL_COLUMNS)
+        ddl = storage.query(
+            "SELECT create_table_query AS q FROM system.tables "
+            "WHERE database = {db:String} AND name = 'spans'",
+            {"db": db},
+        )[0]["q"]
+        assert "toIntervalDay(7)" in ddl
     finally:
         storage.close()

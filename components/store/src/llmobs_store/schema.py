@@ -147,8 +147,39 @@ def bootstrap_statements(target: SchemaTarget) -> list[str]:
     ]
 
 
+#: table -> the time column its TTL counts from (see migrations/)
+TTL_COLUMNS: dict[str, str] = {
+    "spans": "start_time",
+    "content": "updated_at",
+    "content_chunks": "received_at",
+    "logs": "time",
+    "metric_points": "time",
+}
+
+
+def apply_retention(runner: SqlRunner, target: SchemaTarget) -> list[str]:
+    """Bring every table's TTL to ``retention_days`` (a changed ``--retention-days``)."""
+    changed = []
+    oc = f" ON CLUSTER {target.cluster}" if target.cluster else ""
+    suffix = "_local" if target.cluster else ""
+    want = f"INTERVAL {target.retention_days} DAY"
+    for table, column in TTL_COLUMNS.items():
+        found = runner.query_column(
+            f"SELECT create_table_query FROM system.tables "
+            f"WHERE database = '{target.database}' AND name = '{table}{suffix}'"
+        )
+        # ClickHouse shows the stored TTL as toIntervalDay(N).
+        if found and f"toIntervalDay({target.retention_days})" not in str(found[0]):
+            runner.command(
+                f"ALTER TABLE {target.database}.{table}{suffix}{oc} "
+                f"MODIFY TTL toDateTime({column}) + {want}"
+            )
+            changed.append(table)
+    return changed
+
+
 def migrate(runner: SqlRunner, target: SchemaTarget) -> list[int]:
-    """Apply the migrations not yet recorded; returns the versions applied now."""
+    """Apply the migrations not yet recorded (and the retention); returns versions applied now."""
     for statement in bootstrap_statements(target):
         runner.command(statement)
     done = {
@@ -166,4 +197,5 @@ def migrate(runner: SqlRunner, target: SchemaTarget) -> list[int]:
             f"VALUES ({migration.version}, '{migration.name}')"
         )
         applied.append(migration.version)
+    apply_retention(runner, target)
     return applied

@@ -1,12 +1,16 @@
-"""The writer thread: spool → normalise → batched inserts → checkpoint, and the content merge.
+"""The writer: spool → normalise → batched inserts → checkpoint, and the content merge.
 
-It is the only thread that inserts. When ClickHouse is slow or down the spool keeps filling (the
-receivers keep acknowledging, durably) and the writer retries with backoff from the checkpoint;
-once an insert succeeds the checkpoint moves past it, so the order of replay is the order of
-arrival.
+Two threads form a pipeline so that Python work and ClickHouse work overlap: the *normaliser*
+reads the spool in order and turns requests into a :class:`Batch`; the *inserter* (the only
+thread that writes to ClickHouse) drops spans already stored, inserts the batch, and only then
+moves the spool checkpoint past it. One batch waits between them at most, so memory stays
+bounded. When ClickHouse is slow or down the inserter retries the same batch with backoff while
+the receivers keep acknowledging into the spool; after a crash the spool replays from the
+checkpoint, in arrival order.
 """
 
 import logging
+import queue
 import threading
 import time
 from collections import deque
@@ -22,6 +26,7 @@ log = logging.getLogger(__name__)
 _READ_BYTES = 8 * 1024 * 1024
 _MAX_BACKOFF_S = 5.0
 _RECENT_SPANS = 500_000
+_IDLE_TICK_S = 0.2
 
 
 class RecentKeys:
@@ -45,7 +50,7 @@ class RecentKeys:
 
 
 class Writer:
-    """Owns the drain loop; ``start``/``stop`` from the app's lifespan."""
+    """Owns the normaliser and inserter threads; ``start``/``stop`` from the app's lifespan."""
 
     def __init__(
         self,
@@ -66,7 +71,11 @@ class Writer:
         self.batch_rows = batch_rows
         self.batch_wait_s = batch_wait_s
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="llmobs-store-writer", daemon=True)
+        self._batches: queue.Queue[tuple[Batch, Position]] = queue.Queue(maxsize=1)
+        self._threads = [
+            threading.Thread(target=self._normalise_loop, name="llmobs-normaliser", daemon=True),
+            threading.Thread(target=self._insert_loop, name="llmobs-inserter", daemon=True),
+        ]
         self.healthy = False
         self.recovered = False
         self._merge_retry_at = 0.0
@@ -77,7 +86,8 @@ class Writer:
         self.duplicates_dropped = 0
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def stop(self, drain_s: float = 10.0) -> None:
         """Stop after draining what is spooled (bounded); the rest replays at the next start."""
@@ -85,35 +95,29 @@ class Writer:
         while self.spool.depth_bytes > 0 and self.healthy and time.monotonic() < deadline:
             time.sleep(0.05)
         self._stop.set()
-        self._thread.join(timeout=drain_s)
+        for thread in self._threads:
+            thread.join(timeout=drain_s)
 
-    def _run(self) -> None:
-        backoff = 0.1
+    # ---------------------------------------------------------------- normaliser thread
+    def _normalise_loop(self) -> None:
         while not self._stop.is_set():
             try:
-                self._step()
-                backoff = 0.1
-            except StorageUnavailable as exc:
-                self.healthy = False
-                self.metrics.insert_failures.inc()
-                self.spool.rewind()
-                log.warning("clickhouse unavailable, data stays spooled: %s", exc)
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, _MAX_BACKOFF_S)
+                prepared = self._collect()
             except Exception:
-                # A bug must not kill ingest silently: log it, keep the data spooled, retry.
-                self.healthy = False
-                self.spool.rewind()
-                log.exception("writer step failed; data stays spooled")
+                # A bug must not kill ingest silently: the data stays spooled; read it again.
+                log.exception("normalising a spooled batch failed; retrying")
                 self._stop.wait(_MAX_BACKOFF_S)
+                continue
+            if prepared is None:
+                continue
+            while not self._stop.is_set():
+                try:
+                    self._batches.put(prepared, timeout=_IDLE_TICK_S)
+                    break
+                except queue.Full:
+                    continue
 
-    def _step(self) -> None:
-        if not self.storage.connected and not self.storage.connect():
-            raise StorageUnavailable(self.storage.last_error)
-        if not self.recovered:
-            self.merger.recover()
-            self.recovered = True
-        self.healthy = True
+    def _collect(self) -> tuple[Batch, Position] | None:
         batch = Batch()
         end: Position | None = None
         deadline = time.monotonic() + self.batch_wait_s
@@ -125,14 +129,60 @@ class Writer:
                 end = record.end
             if not records and (end is not None or time.monotonic() >= deadline):
                 break
-        if end is not None:
-            self._drop_duplicates(batch)
-            self._insert(batch)
-            self.recent.add_all(batch.span_keys)
-            self.spool.commit(end)
-            self.merger.observe(batch.chunk_keys)
-        if self.merger.due() and time.monotonic() >= self._merge_retry_at:
-            self._merge()
+        return None if end is None else (batch, end)
+
+    # ---------------------------------------------------------------- inserter thread
+    def _insert_loop(self) -> None:
+        backoff = 0.1
+        pending: tuple[Batch, Position] | None = None
+        while not self._stop.is_set():
+            try:
+                self._ensure_connected()
+                if pending is None:
+                    try:
+                        pending = self._batches.get(timeout=_IDLE_TICK_S)
+                    except queue.Empty:
+                        pending = None
+                if pending is not None:
+                    self._store(*pending)
+                    pending = None
+                if self.merger.due() and time.monotonic() >= self._merge_retry_at:
+                    self._merge()
+                backoff = 0.1
+            except StorageUnavailable as exc:
+                # Keep the batch in hand and retry it; the spool keeps taking new requests.
+                self.healthy = False
+                self.metrics.insert_failures.inc()
+                log.warning("clickhouse unavailable, data stays spooled: %s", exc)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, _MAX_BACKOFF_S)
+            except Exception:
+                self.healthy = False
+                log.exception("writer step failed; data stays spooled")
+                self._stop.wait(_MAX_BACKOFF_S)
+
+    def _ensure_connected(self) -> None:
+        if not self.storage.connected and not self.storage.connect():
+            raise StorageUnavailable(self.storage.last_error)
+        if not self.recovered:
+            self.merger.recover()
+            self.recovered = True
+        self.healthy = True
+
+    def _store(self, batch: Batch, end: Position) -> None:
+        self._drop_duplicates(batch)
+        started = time.perf_counter()
+        for table, rows in batch.rows.items():
+            if rows:
+                self.storage.insert(table, rows)
+                self.metrics.rows_inserted.labels(table).inc(len(rows))
+                # Done: a retry after a later table failed must not insert these again.
+                batch.rows[table] = []
+                if table == "spans":
+                    self.recent.add_all(batch.span_keys)
+        self.metrics.insert_seconds.observe(time.perf_counter() - started)
+        self.spool.commit(end)
+        self.merger.observe(batch.chunk_keys)
 
     def _drop_duplicates(self, batch: Batch) -> None:
         stored: set[str] = set()
@@ -163,11 +213,3 @@ class Writer:
         incomplete = self.merger.incomplete_total - before_incomplete
         self.metrics.content_merged.labels("true").inc(written - incomplete)
         self.metrics.content_merged.labels("false").inc(incomplete)
-
-    def _insert(self, batch: Batch) -> None:
-        started = time.perf_counter()
-        for table, rows in batch.rows.items():
-            if rows:
-                self.storage.insert(table, rows)
-                self.metrics.rows_inserted.labels(table).inc(len(rows))
-        self.metrics.insert_seconds.observe(time.perf_counter() - started)
