@@ -130,14 +130,28 @@ class Queries:
             params["min_duration"] = flt.min_duration_ms
             where.append("duration_ms >= {min_duration:Float64}")
         condition = " AND ".join(where)
-        total = self._rows(f"SELECT count() AS n FROM $db.spans WHERE {condition}", params)
-        page = self._rows(
-            f"SELECT trace_id FROM $db.spans WHERE {condition} "
-            "ORDER BY start_time DESC, trace_id LIMIT {limit:UInt32} OFFSET {offset:UInt32}",
-            params,
-        )
+        page_sql = "ORDER BY start_time DESC, trace_id LIMIT {limit:UInt32} OFFSET {offset:UInt32}"
+        if len(where) > 2:
+            # Filtered: few rows survive, so one query computes the filter sets once and
+            # carries the total in a window.
+            page = self._rows(
+                f"SELECT trace_id, count() OVER () AS n FROM $db.spans WHERE {condition} "
+                + page_sql,
+                params,
+            )
+            count = int(page[0]["n"]) if page else 0
+            if not page and offset:
+                rows = self._rows(f"SELECT count() AS n FROM $db.spans WHERE {condition}", params)
+                count = int(rows[0]["n"]) if rows else 0
+        else:
+            # Unfiltered: a top-N scan for the page, a plain count for the total.
+            page = self._rows(
+                f"SELECT trace_id FROM $db.spans WHERE {condition} " + page_sql, params
+            )
+            rows = self._rows(f"SELECT count() AS n FROM $db.spans WHERE {condition}", params)
+            count = int(rows[0]["n"]) if rows else 0
         ids = list(dict.fromkeys(row["trace_id"] for row in page))  # a duplicate root: once
-        return {"items": self.trace_summaries(ids), "total": int(total[0]["n"]) if total else 0}
+        return {"items": self.trace_summaries(ids), "total": count}
 
     def trace_summaries(self, trace_ids: list[str]) -> list[dict[str, Any]]:
         """One summary row per trace (root name and service, totals), in the given order."""
