@@ -109,6 +109,9 @@ class Proxy:
         self.recorder = recorder
         self.metrics = metrics
         self.accepted = accepted_key_digests
+        self.forward_prefixes = tuple(
+            p.lower().encode("latin-1") for p in settings.forward_header_prefixes
+        )
 
     async def __call__(
         self, scope: Scope, receive: Receive, send: Send, sub_path: str, operation: str
@@ -134,7 +137,7 @@ class Proxy:
     ) -> None:
         settings = self.settings
         try:
-            req = IncomingRequest.from_scope(scope)
+            req = IncomingRequest.from_scope(scope, self.forward_prefixes)
             await req.read_body(receive, settings.max_body_bytes)
             model = req.parse()
             key = req.api_key()
@@ -203,6 +206,7 @@ class Proxy:
         upstream_headers.extend((k.encode(), v.encode()) for k, v in carrier.items())
         if req.baggage:
             upstream_headers.append((b"baggage", req.baggage.encode("latin-1")))
+        upstream_headers.extend(req.forwarded)
 
         watch = _DisconnectWatch(receive)
         try:

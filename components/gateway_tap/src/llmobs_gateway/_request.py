@@ -39,13 +39,16 @@ class IncomingRequest:
     session_id: str | None = None
     user_id: str | None = None
     content_length: int | None = None
+    forwarded: list[tuple[bytes, bytes]] = field(default_factory=list)
     body: bytes = b""
     doc: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_scope(cls, scope: Scope) -> IncomingRequest:
+    def from_scope(cls, scope: Scope, forward_prefixes: tuple[bytes, ...] = ()) -> IncomingRequest:
         req = cls()
         for name, value in scope["headers"]:
+            if forward_prefixes and name.startswith(forward_prefixes):
+                req.forwarded.append((name, value))
             # Header names arrive lower-cased from the ASGI server.
             if name == b"authorization":
                 req.authorization = value.decode("latin-1")

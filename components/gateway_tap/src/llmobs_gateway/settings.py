@@ -52,6 +52,11 @@ class GatewaySettings(BaseSettings):
     export_interval_s: float = Field(
         default=10.0, gt=0, description="OTLP metrics export interval; spans are batched anyway."
     )
+    forward_header_prefixes: tuple[str, ...] = Field(
+        default=(),
+        description="Client headers starting with one of these (lower-case) prefixes are passed "
+        "upstream, e.g. x-sim- for the simulator's controls; none by default.",
+    )
     log_level: str = Field(default="info", description="Log level of the structured JSON logs.")
     log_requests: bool = Field(
         default=False, description="Log one structured line per request (off: hot path)."
