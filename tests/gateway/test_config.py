@@ -34,9 +34,11 @@ def test_a_yaml_file_loads_with_defaults_and_trimmed_urls(tmp_path: Path) -> Non
     config = load_config(path)
     assert [u.name for u in config.upstreams] == ["vllm-a", "openai"]
     assert config.upstreams[0].base_url == "http://127.0.0.1:8000/v1"
-    assert config.routes[1].is_pattern and config.routes[1].matches("gpt-4o")
+    assert config.routes[1].is_pattern
+    assert config.routes[1].matches("gpt-4o")
     assert not config.routes[0].matches("llama-3-8b-instruct")
-    assert config.limits[0].rpm == 60 and config.limits[0].tpm is None
+    assert config.limits[0].rpm == 60
+    assert config.limits[0].tpm is None
 
 
 def test_a_json_file_loads(tmp_path: Path) -> None:

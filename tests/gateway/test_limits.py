@@ -12,7 +12,8 @@ def test_rpm_per_key_refuses_the_request_over_the_limit_with_retry_after() -> No
     refused = limiter.acquire("k1", "m")
     assert refused is not None
     retry_after, which = refused
-    assert 1 <= retry_after <= 20 and "key rpm limit of 3" in which
+    assert 1 <= retry_after <= 20
+    assert "key rpm limit of 3" in which
     assert limiter.acquire("k2", "m") is None  # another key has its own bucket
 
 
@@ -21,7 +22,8 @@ def test_tpm_counts_tokens_from_responses() -> None:
     assert limiter.acquire("k", "big-1") is None
     limiter.charge_tokens("k", "big-1", 1500)  # the response used more than the minute allows
     refused = limiter.acquire("k", "big-1")
-    assert refused is not None and refused[0] >= 29  # 500 tokens short at 1000/60 per second
+    assert refused is not None
+    assert refused[0] >= 29  # 500 tokens short at 1000/60 per second
     assert limiter.acquire("k", "small-1") is None  # pattern does not match: unlimited
 
 
@@ -35,6 +37,7 @@ def test_a_refused_request_takes_nothing() -> None:
 
 def test_no_limits_means_no_state() -> None:
     limiter = RateLimiter([])
-    assert not limiter.enabled and limiter.acquire("k", "m") is None
+    assert not limiter.enabled
+    assert limiter.acquire("k", "m") is None
     limiter.charge_tokens("k", "m", 10)
     assert limiter._buckets == {}

@@ -25,9 +25,10 @@ def test_requests_per_minute_per_key_answer_429_with_retry_after(sim_url: str) -
         assert err.value.code == "rate_limit_exceeded"
         assert "key rpm limit of 2" in err.value.message
         bob.chat.completions.create(model="sim-model", messages=MESSAGES)  # its own budget
-        assert 'llmobs_gateway_rate_limited_total{model="sim-model"} 1.0' in httpx.get(
-            gw.url + "/metrics"
-        ).text
+        assert (
+            'llmobs_gateway_rate_limited_total{model="sim-model"} 1.0'
+            in httpx.get(gw.url + "/metrics").text
+        )
 
 
 def test_tokens_per_minute_per_model_count_the_tokens_of_responses(sim_url: str) -> None:

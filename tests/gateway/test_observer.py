@@ -1,5 +1,6 @@
 """The stream observer: bytes pass unchanged (event-aligned), numbers are read on the side."""
 
+import itertools
 import json
 
 from hypothesis import given, settings
@@ -51,7 +52,8 @@ def test_usage_chunk_is_read_and_kept_when_the_client_asked_for_it() -> None:
     assert (obs.input_tokens, obs.output_tokens) == (7, 3)
     assert obs.chunks == 3  # the role-only chunk carries no output
     assert obs.finish_reasons == ["stop"]
-    assert obs.response_id == "chatcmpl-1" and obs.response_model == "m-served"
+    assert obs.response_id == "chatcmpl-1"
+    assert obs.response_model == "m-served"
     assert obs.done
 
 
@@ -67,7 +69,7 @@ def test_the_injected_usage_chunk_is_removed_and_nothing_else() -> None:
 def test_any_split_of_the_bytes_gives_the_same_output_and_numbers(cuts: list[int]) -> None:
     edges = [0, *sorted(cuts), len(STREAM)]
     obs = ResponseObserver(strip_usage=True)
-    out = b"".join(obs.feed(STREAM[a:b]) for a, b in zip(edges, edges[1:], strict=False))
+    out = b"".join(obs.feed(STREAM[a:b]) for a, b in itertools.pairwise(edges))
     out += obs.flush()
     assert out == STREAM.replace(USAGE, b"")
     assert (obs.chunks, obs.output_tokens, obs.finish_reasons) == (3, 3, ["stop"])
@@ -86,7 +88,8 @@ def test_crlf_framed_events_are_understood() -> None:
     obs = ResponseObserver(strip_usage=True)
     out = obs.feed(stream) + obs.flush()
     assert b'"usage": {"prompt_tokens"' not in out
-    assert obs.chunks == 3 and obs.input_tokens == 7
+    assert obs.chunks == 3
+    assert obs.input_tokens == 7
 
 
 def test_content_goes_to_the_sink_only_when_capturing() -> None:
@@ -103,7 +106,8 @@ def test_gaps_and_tpot_come_from_chunk_times() -> None:
     assert obs.tpot() == 0.1
     assert obs.gap_stats() == (0.3, 0.3)
     empty = ResponseObserver()
-    assert empty.tpot() is None and empty.gap_stats() is None
+    assert empty.tpot() is None
+    assert empty.gap_stats() is None
 
 
 def test_a_whole_json_body_is_observed() -> None:
@@ -127,7 +131,8 @@ def test_a_whole_json_body_is_observed() -> None:
         1,
         1,
     )
-    assert obs.finish_reasons == ["length"] and sink.parts == ["hi"]
+    assert obs.finish_reasons == ["length"]
+    assert sink.parts == ["hi"]
     obs2 = ResponseObserver()
     obs2.observe_body(b"not json", 1.0)
     assert obs2.input_tokens is None
@@ -149,6 +154,9 @@ def test_responses_api_usage_in_response_completed_is_read() -> None:
         ).encode()
         + b"\n\n"
     )
-    delta = b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"x"}\n\n'
+    delta = (
+        b"event: response.output_text.delta\n"
+        b'data: {"type":"response.output_text.delta","delta":"x"}\n\n'
+    )
     obs.feed(delta + event)
     assert (obs.input_tokens, obs.output_tokens, obs.chunks) == (5, 9, 1)

@@ -151,9 +151,12 @@ def test_completions_and_embeddings_are_proxied(gateway: Gateway, otlp: OtlpRece
     ]
     text_spans = [s for s in ops if s.attributes[A.GEN_AI_OPERATION_NAME] == "text_completion"]
     assert all(s.attributes[A.GEN_AI_USAGE_OUTPUT_TOKENS] > 0 for s in text_spans)
-    assert next(s for s in ops if s.name.startswith("embeddings")).attributes[
-        A.GEN_AI_USAGE_INPUT_TOKENS
-    ] > 0
+    assert (
+        next(s for s in ops if s.name.startswith("embeddings")).attributes[
+            A.GEN_AI_USAGE_INPUT_TOKENS
+        ]
+        > 0
+    )
 
 
 def test_trace_context_is_continued_and_forwarded_upstream(
@@ -248,14 +251,18 @@ def test_models_health_ready_and_prometheus_metrics(gateway: Gateway) -> None:
     assert [m.id for m in client.models.list()] == ["gpt-4o-mini"]
     assert httpx.get(gateway.url + "/healthz").json() == {"status": "ok"}
     assert httpx.get(gateway.url + "/readyz").status_code == 200
-    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, extra_headers=SIM_HEADERS)
+    client.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, extra_headers=SIM_HEADERS
+    )
     list(
         client.chat.completions.create(
             model="gpt-4o-mini", messages=MESSAGES, stream=True, extra_headers=SIM_HEADERS
         )
     )
     text = httpx.get(gateway.url + "/metrics").text
-    assert 'llmobs_gateway_requests_total{model="gpt-4o-mini",status="200",upstream="sim"} 2.0' in text
+    assert (
+        'llmobs_gateway_requests_total{model="gpt-4o-mini",status="200",upstream="sim"} 2.0' in text
+    )
     assert 'llmobs_gateway_tokens_total{model="gpt-4o-mini",type="output"} 12.0' in text
     assert 'llmobs_gateway_time_to_first_token_seconds_count{model="gpt-4o-mini"} 2.0' in text
     assert 'llmobs_gateway_upstream_up{upstream="sim"} 1.0' in text
@@ -282,9 +289,7 @@ def test_content_capture_sends_redacted_chunk_records_for_the_span(
     with run_gateway(one_upstream(sim_url), otlp.url, capture_content=True) as gw:
         prompt = [{"role": "user", "content": "my key is sk-abcdefghijklmnopqrstuvwx, hi"}]
         stream = list(
-            _client(gw.url).chat.completions.create(
-                model="sim-model", messages=prompt, stream=True
-            )
+            _client(gw.url).chat.completions.create(model="sim-model", messages=prompt, stream=True)
         )
         text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
         gw.flush()
@@ -309,9 +314,7 @@ def test_content_capture_sends_redacted_chunk_records_for_the_span(
 
 
 def test_content_capture_is_off_by_default(gateway: Gateway, otlp: OtlpReceiver) -> None:
-    response = _client(gateway.url).chat.completions.create(
-        model="gpt-4o-mini", messages=MESSAGES
-    )
+    response = _client(gateway.url).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     attrs = _span(otlp, gateway, response.id)
     assert A.LLMOBS_CONTENT_CAPTURED not in attrs
     assert otlp.logs == []

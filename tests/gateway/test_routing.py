@@ -65,4 +65,5 @@ def test_a_breaker_half_opens_after_the_cool_down_and_closes_on_success() -> Non
     breaker.record_failure(110.0)  # the trial failed: a full cool-down again
     assert not breaker.available(115.0)
     breaker.record_success()
-    assert breaker.available(115.0) and breaker.failures == 0
+    assert breaker.available(115.0)
+    assert breaker.failures == 0

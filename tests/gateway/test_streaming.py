@@ -1,4 +1,4 @@
-"""Streaming passthrough: no buffering, client disconnect cancels upstream, idle upstreams are cut."""
+"""Streaming passthrough: no buffering; a disconnect cancels upstream; stalls are cut."""
 
 import re
 import time
@@ -29,9 +29,10 @@ def _aborted(sim_url: str) -> float:
 
 def test_chunks_reach_the_client_as_they_are_generated() -> None:
     # 20 tokens 50 ms apart: a buffering proxy would deliver everything after ~1 s.
-    with serve_app(simulator(ttft_s=0.01, itl_s=0.05)) as sim, run_gateway(
-        one_upstream(sim), forward_header_prefixes=("x-sim-",)
-    ) as gw:
+    with (
+        serve_app(simulator(ttft_s=0.01, itl_s=0.05)) as sim,
+        run_gateway(one_upstream(sim), forward_header_prefixes=("x-sim-",)) as gw,
+    ):
         client = openai.OpenAI(base_url=gw.url + "/v1", api_key="k", max_retries=0)
         started = time.perf_counter()
         arrivals = []
@@ -52,16 +53,20 @@ def test_chunks_reach_the_client_as_they_are_generated() -> None:
 def test_a_client_disconnect_cancels_the_upstream_request_and_is_recorded_abandoned(
     otlp: OtlpReceiver,
 ) -> None:
-    with serve_app(simulator(ttft_s=0.01, itl_s=0.05)) as sim, run_gateway(
-        one_upstream(sim), otlp.url, forward_header_prefixes=("x-sim-",)
-    ) as gw:
+    with (
+        serve_app(simulator(ttft_s=0.01, itl_s=0.05)) as sim,
+        run_gateway(one_upstream(sim), otlp.url, forward_header_prefixes=("x-sim-",)) as gw,
+    ):
         body = {"model": "sim-model", "messages": MESSAGES, "stream": True}
-        with httpx.Client(timeout=10) as client, client.stream(
-            "POST",
-            gw.url + "/v1/chat/completions",
-            json=body,
-            headers={"x-sim-output-tokens": "400"},
-        ) as response:
+        with (
+            httpx.Client(timeout=10) as client,
+            client.stream(
+                "POST",
+                gw.url + "/v1/chat/completions",
+                json=body,
+                headers={"x-sim-output-tokens": "400"},
+            ) as response,
+        ):
             got = 0
             for line in response.iter_lines():
                 got += line.startswith("data:")
@@ -85,9 +90,10 @@ def test_a_client_disconnect_cancels_the_upstream_request_and_is_recorded_abando
 
 
 def test_an_upstream_that_stalls_is_cut_by_the_idle_timeout(otlp: OtlpReceiver) -> None:
-    with serve_app(simulator(ttft_s=0.01, itl_s=3.0)) as sim, run_gateway(
-        one_upstream(sim, idle_timeout_s=0.3), otlp.url
-    ) as gw:
+    with (
+        serve_app(simulator(ttft_s=0.01, itl_s=3.0)) as sim,
+        run_gateway(one_upstream(sim, idle_timeout_s=0.3), otlp.url) as gw,
+    ):
         client = openai.OpenAI(base_url=gw.url + "/v1", api_key="k", max_retries=0)
         started = time.perf_counter()
         with pytest.raises(openai.APIError, match="idle_timeout"):
