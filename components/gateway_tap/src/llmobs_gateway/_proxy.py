@@ -16,7 +16,6 @@ import logging
 import time
 from dataclasses import dataclass
 
-import httpx
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -28,6 +27,11 @@ from llmobs_gateway._prometheus import GatewayMetrics
 from llmobs_gateway._recording import Outcome, Recorder
 from llmobs_gateway._request import BadRequest, IncomingRequest, key_digest, key_identity
 from llmobs_gateway._routing import Router, Upstream
+from llmobs_gateway._upstream_http import (
+    UpstreamBrokenError,
+    UpstreamConnectError,
+    UpstreamResponse,
+)
 from llmobs_gateway.settings import GatewaySettings
 from llmobs_semconv import attributes as A
 from llmobs_semconv import chunks
@@ -83,7 +87,7 @@ class _DisconnectWatch:
 
 @dataclass
 class _Attempted:
-    response: httpx.Response | None
+    response: UpstreamResponse | None
     upstream: Upstream | None
     attempts: int
     error_type: str | None
@@ -260,25 +264,27 @@ class Proxy:
             call_headers = headers
             if upstream.auth_header is not None:
                 call_headers = [*headers, (b"authorization", upstream.auth_header)]
-            request = upstream.client.build_request(
-                "POST", upstream.url(sub_path), content=body, headers=call_headers
-            )
             try:
                 async with asyncio.timeout(min(remaining, upstream.config.first_byte_timeout_s)):
-                    response = await upstream.client.send(request, stream=True)
-            except (TimeoutError, httpx.TimeoutException):
+                    response = await upstream.pool.request(b"POST", sub_path, call_headers, body)
+            except TimeoutError:
                 error_type, message = "timeout", f"upstream {upstream.name} timed out"
                 self._failed(upstream, "timeout")
                 continue
-            except httpx.TransportError as exc:
+            except UpstreamConnectError as exc:
                 error_type = "connect_error"
-                message = f"upstream {upstream.name} unreachable: {type(exc).__name__}"
+                message = f"upstream {upstream.name} unreachable: {exc}"
                 self._failed(upstream, "connect_error")
                 continue
-            if response.status_code in _RETRYABLE_STATUS:
-                self._failed(upstream, str(response.status_code))
+            except UpstreamBrokenError as exc:
+                error_type = "upstream_broken"
+                message = f"upstream {upstream.name} broke the connection: {exc}"
+                self._failed(upstream, "upstream_broken")
+                continue
+            if response.status in _RETRYABLE_STATUS:
+                self._failed(upstream, str(response.status))
                 if not last:
-                    await response.aclose()
+                    response.close()
                     continue
             else:
                 upstream.breaker.record_success()
@@ -313,34 +319,25 @@ class Proxy:
             await send_error(send, status, attempted.error_message, code=outcome.error_type)
             return
         outcome.upstream = upstream
-        outcome.status = response.status_code
-        if response.status_code >= 400:
-            outcome.error_type = str(response.status_code)
+        status = response.status
+        outcome.status = status
+        if status >= 400:
+            outcome.error_type = str(status)
         try:
-            out_headers = [
-                (b"content-type", response.headers.get("content-type", "application/json").encode())
-            ]
-            for name, value in response.headers.raw:
-                if name.lower() in _PASS_HEADERS:
-                    out_headers.append((name.lower(), value))
-            out_headers.append((b"x-llmobs-upstream", upstream.name.encode()))
-            is_sse = response.headers.get("content-type", "").startswith("text/event-stream")
-            if is_sse and response.status_code < 400:
+            content_type = response.header(b"content-type") or b"application/json"
+            out_headers = [(b"content-type", content_type)]
+            out_headers.extend((n, v) for n, v in response.headers if n in _PASS_HEADERS)
+            out_headers.append((b"x-llmobs-upstream", upstream.name_bytes))
+            if status < 400 and content_type.startswith(b"text/event-stream"):
                 await self._stream(send, response, upstream, out_headers, outcome)
             else:
                 async with asyncio.timeout(upstream.config.first_byte_timeout_s):
-                    data = await response.aread()
-                if response.status_code < 400:
+                    data = await response.read()
+                if status < 400:
                     outcome.observer.observe_body(data, time.perf_counter())
-                await send_whole(
-                    send, response.status_code, data, out_headers[0][1], out_headers[1:]
-                )
-        except (TimeoutError, httpx.TimeoutException, httpx.TransportError) as exc:
-            outcome.error_type = (
-                "timeout"
-                if isinstance(exc, TimeoutError | httpx.TimeoutException)
-                else "upstream_broken"
-            )
+                await send_whole(send, status, data, content_type, out_headers[1:])
+        except (TimeoutError, UpstreamBrokenError) as exc:
+            outcome.error_type = "timeout" if isinstance(exc, TimeoutError) else "upstream_broken"
             if not outcome.first_byte_sent:
                 outcome.status = 502
                 await send_error(
@@ -350,40 +347,34 @@ class Proxy:
                     code=outcome.error_type,
                 )
         finally:
-            await response.aclose()
+            response.close()
 
     async def _stream(
         self,
         send: Send,
-        response: httpx.Response,
+        response: UpstreamResponse,
         upstream: Upstream,
         headers: list[tuple[bytes, bytes]],
         outcome: Outcome,
     ) -> None:
         observer = outcome.observer
-        await send(
-            {"type": "http.response.start", "status": response.status_code, "headers": headers}
-        )
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
         outcome.first_byte_sent = True
         idle = upstream.config.idle_timeout_s
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(idle) as timer:
-                async for data in response.aiter_raw():
+                async for data in response.chunks():
                     out = observer.feed(data)
                     if out:
                         await send({"type": "http.response.body", "body": out, "more_body": True})
                     timer.reschedule(loop.time() + idle)
             rest = observer.flush()
             await send({"type": "http.response.body", "body": rest, "more_body": False})
-        except (TimeoutError, httpx.TimeoutException, httpx.TransportError) as exc:
+        except (TimeoutError, UpstreamBrokenError) as exc:
             # Bytes already reached the client: no retry. Tell the SDK in-band (it raises on an
             # "error" event) and end the response.
-            kind = (
-                "idle_timeout"
-                if isinstance(exc, TimeoutError | httpx.TimeoutException)
-                else "upstream_broken"
-            )
+            kind = "idle_timeout" if isinstance(exc, TimeoutError) else "upstream_broken"
             outcome.error_type = kind
             event = json.dumps(
                 {

@@ -6,8 +6,7 @@ import random
 import time
 from dataclasses import dataclass, field
 
-import httpx
-
+from llmobs_gateway._upstream_http import UpstreamPool
 from llmobs_gateway.config import GatewayConfig, RouteConfig, UpstreamConfig
 
 
@@ -45,7 +44,7 @@ class Upstream:
     """One model server: its settings, its pooled HTTP client, its breaker."""
 
     config: UpstreamConfig
-    client: httpx.AsyncClient
+    pool: UpstreamPool
     breaker: CircuitBreaker
     auth_header: bytes | None = field(default=None, repr=False)  # never printed
 
@@ -53,36 +52,25 @@ class Upstream:
     def name(self) -> str:
         return self.config.name
 
-    def url(self, path: str) -> str:
-        """``path`` is what follows ``/v1`` in the client's request, e.g. ``/chat/completions``."""
-        return self.config.base_url + path
+    @property
+    def name_bytes(self) -> bytes:
+        return self.config.name.encode()
 
 
 def build_upstreams(
     config: GatewayConfig, breaker_failures: int, breaker_cooldown_s: float
 ) -> dict[str, Upstream]:
-    """One shared ``httpx.AsyncClient`` (HTTP/1.1 keep-alive pool) per upstream."""
+    """One keep-alive connection pool per upstream (HTTP/1.1, shared by all requests)."""
     out: dict[str, Upstream] = {}
     for cfg in config.upstreams:
         key = cfg.read_api_key()
-        client = httpx.AsyncClient(
-            timeout=httpx.Timeout(
-                connect=cfg.connect_timeout_s,
-                read=max(cfg.first_byte_timeout_s, cfg.idle_timeout_s),
-                write=cfg.first_byte_timeout_s,
-                pool=cfg.first_byte_timeout_s,
-            ),
-            limits=httpx.Limits(
-                max_connections=cfg.max_connections,
-                max_keepalive_connections=cfg.max_connections,
-                keepalive_expiry=30.0,
-            ),
-            trust_env=False,  # proxies from the environment would silently reroute model traffic
-            follow_redirects=False,
-        )
         out[cfg.name] = Upstream(
             config=cfg,
-            client=client,
+            pool=UpstreamPool(
+                cfg.base_url,
+                max_connections=cfg.max_connections,
+                connect_timeout_s=cfg.connect_timeout_s,
+            ),
             breaker=CircuitBreaker(breaker_failures, breaker_cooldown_s),
             auth_header=f"Bearer {key}".encode() if key else None,
         )

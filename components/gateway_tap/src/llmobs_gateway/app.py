@@ -152,7 +152,7 @@ def create_app(
             yield
         finally:
             for upstream in upstreams.values():
-                await upstream.client.aclose()
+                await upstream.pool.aclose()
             # Flushes queued spans/logs/metrics; blocking, so off the event loop.
             await asyncio.to_thread(telemetry.shutdown)
 
