@@ -141,9 +141,13 @@ class ResponseObserver:
             if found:
                 self.response_model = found.group(1).decode("utf-8", "replace")
         usage_only = False
-        if _USAGE.search(payload):
+        # Plain byte searches first: far cheaper than the regexes on every event.
+        if b'"usage"' in payload and _USAGE.search(payload):
             usage_only = self._read_usage_event(payload)
-        if _CONTENT.search(payload):
+        at = payload.find(b'"content":"')
+        if (at >= 0 and payload[at + 11 : at + 12] != b'"') or (
+            at < 0 and _CONTENT.search(payload)
+        ):
             if self.first_at is None:
                 self.first_at = now
             elif self.last_at is not None:
@@ -152,8 +156,9 @@ class ResponseObserver:
             self.chunks += 1
             if self.sink is not None:
                 self._capture_delta(payload)
-        for reason in _FINISH.findall(payload):
-            self.finish_reasons.append(reason.decode("ascii"))
+        if b'"finish_reason":"' in payload or b'"finish_reason": "' in payload:
+            for reason in _FINISH.findall(payload):
+                self.finish_reasons.append(reason.decode("ascii"))
         return usage_only
 
     def _read_usage_event(self, payload: bytes) -> bool:

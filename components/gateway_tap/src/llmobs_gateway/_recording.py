@@ -80,6 +80,18 @@ class Recorder:
         self.redact_content = redact_content
         self.max_chunk_bytes = max_chunk_bytes
         self.log_requests = log_requests
+        self._prices_by_model: dict[str, PriceTable | None] = {}
+
+    def _price_of(self, model: str) -> PriceTable | None:
+        """A one-entry table for ``model`` (the full table's regexes run once per model)."""
+        try:
+            return self._prices_by_model[model]
+        except KeyError:
+            entry = self.prices.price(model)
+            table = PriceTable([entry]) if entry is not None else None
+            if len(self._prices_by_model) < 10_000:  # bounded: callers choose model names
+                self._prices_by_model[model] = table
+            return table
 
     def start_span(
         self,
@@ -167,14 +179,17 @@ class Recorder:
         tpot = obs.tpot()
         cost = None
         if obs.input_tokens is not None or obs.output_tokens is not None:
-            cost = self.prices.cost(
-                obs.response_model or model,
-                obs.input_tokens or 0,
-                obs.output_tokens or 0,
-                obs.cached_tokens or 0,
-            ) or self.prices.cost(
-                model, obs.input_tokens or 0, obs.output_tokens or 0, obs.cached_tokens or 0
-            )
+            priced = obs.response_model or model
+            table = self._price_of(priced)
+            if table is None:
+                priced, table = model, self._price_of(model)
+            if table is not None:
+                cost = table.cost(
+                    priced,
+                    obs.input_tokens or 0,
+                    obs.output_tokens or 0,
+                    obs.cached_tokens or 0,
+                )
         error_type = outcome.error_type or ("abandoned" if outcome.abandoned else None)
 
         m = self.metrics
