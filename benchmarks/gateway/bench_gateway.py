@@ -35,6 +35,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BENCH_DIR = ROOT / ".bench"
 LITELLM_VENV = BENCH_DIR / "litellm"
 MODEL = "bench-model"
+#: The caller key every target gets; LiteLLM refuses to start without a (strong) master key.
+BENCH_KEY = "sk-bench-5f0c2a9e7d41b3c68e90a1f2d3c4b5a6"
 PROMPT = [{"role": "user", "content": "Give me a short answer about observability."}]
 _CONTENT = re.compile(rb'"content":\s?"[^"]')
 
@@ -138,7 +140,7 @@ class Conn:
         self.host, self.port = host, port
         self.request = (
             f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-            f"Authorization: Bearer sk-bench\r\nAccept: text/event-stream\r\n"
+            f"Authorization: Bearer {BENCH_KEY}\r\nAccept: text/event-stream\r\n"
             f"Content-Length: {len(body)}\r\n\r\n"
         ).encode() + body
         self.reader: asyncio.StreamReader | None = None
@@ -213,6 +215,8 @@ def litellm_config(upstream: str) -> Path:
         f"      model: openai/{MODEL}\n"
         f"      api_base: {upstream}/v1\n"
         "      api_key: sk-upstream\n"
+        "general_settings:\n"
+        f"  master_key: {BENCH_KEY}\n"
         "litellm_settings:\n"
         "  telemetry: false\n"
         "  drop_params: true\n"
