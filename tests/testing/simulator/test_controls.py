@@ -1,5 +1,7 @@
 """Failure injection (headers and rates) and the passive traceparent record."""
 
+import logging
+
 import httpx
 import openai
 import pytest
@@ -47,6 +49,29 @@ def test_fail_after_breaks_the_stream_after_n_tokens(client: openai.OpenAI) -> N
     with pytest.raises((openai.APIConnectionError, httpx.RemoteProtocolError)):
         consume()
     assert len(tokens) == 3
+
+
+def test_fail_after_without_streaming_is_a_500(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.InternalServerError) as raised:
+        client.chat.completions.create(
+            model=FAST, messages=MESSAGES, extra_headers={"x-sim-fail-after": "2"}
+        )
+    assert "x-sim-fail-after" in raised.value.message
+
+
+def test_cut_streams_leave_no_error_in_the_server_log(
+    client: openai.OpenAI, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    for _ in range(2):
+        stream = client.completions.create(
+            model=FAST, prompt="x", stream=True, extra_headers={"x-sim-fail-after": "1"}
+        )
+        with pytest.raises((openai.APIConnectionError, httpx.RemoteProtocolError)):
+            list(stream)
+    # A normal request after the cuts: the server is fine, and its log holds no traceback.
+    assert client.completions.create(model=FAST, prompt="x").choices[0].text
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 def test_bad_control_header_is_a_400_naming_it(client: openai.OpenAI) -> None:

@@ -47,6 +47,8 @@ class _Generation(_Lenient):
     max_tokens: int | None = Field(default=None, ge=1)
     n: int = Field(default=1, ge=1, le=1)
     seed: int | None = None
+    # vLLM's extension: generate until max_tokens, never stopping early.
+    ignore_eos: bool = False
 
     @property
     def include_usage(self) -> bool:
