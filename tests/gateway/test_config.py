@@ -139,3 +139,17 @@ def test_api_keys_come_from_env_or_file(tmp_path: Path, monkeypatch: pytest.Monk
         config.upstreams[2].read_api_key()
     assert "sk-" not in str(err.value)
     assert "sk-from-env" not in repr(config)
+
+
+def test_settings_read_what_the_operator_sets(monkeypatch: pytest.MonkeyPatch) -> None:
+    from llmobs_gateway.settings import GatewaySettings
+
+    monkeypatch.setenv("LLMOBS_GATEWAY_CONFIG", "/etc/llmobs/gateway.yaml")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://store:4318")
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "gw-prod")
+    monkeypatch.setenv("CONFIG_FILE", "/not/ours")
+    settings = GatewaySettings()
+    assert settings.config_file == "/etc/llmobs/gateway.yaml"
+    assert settings.otlp_endpoint == "http://store:4318"
+    assert settings.service_name == "gw-prod"
+    assert GatewaySettings(config_file="/cli.yaml").config_file == "/cli.yaml"

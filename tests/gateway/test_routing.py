@@ -67,3 +67,42 @@ def test_a_breaker_half_opens_after_the_cool_down_and_closes_on_success() -> Non
     breaker.record_success()
     assert breaker.available(115.0)
     assert breaker.failures == 0
+
+
+def test_a_file_without_routes_routes_by_the_upstreams_models_and_priorities() -> None:
+    # The shape the operator writes: upstreams only, with priorities; no models = any model.
+    config = parse_config(
+        {
+            "upstreams": [
+                {
+                    "name": "backup",
+                    "base_url": "http://127.0.0.1:3/v1",
+                    "models": ["m"],
+                    "priority": 5,
+                },
+                {
+                    "name": "main",
+                    "base_url": "http://127.0.0.1:1/v1",
+                    "models": ["m"],
+                    "priority": 0,
+                },
+                {
+                    "name": "main2",
+                    "base_url": "http://127.0.0.1:2/v1",
+                    "models": ["m"],
+                    "priority": 0,
+                },
+                {"name": "anything", "base_url": "http://127.0.0.1:4/v1", "api_key_env": "K"},
+            ]
+        }
+    )
+    router = Router(config, build_upstreams(config, 2, 30))
+    route = router.route("m")
+    assert route is not None
+    orders = [[u.name for u in router.candidates(route)] for _ in range(100)]
+    assert {tuple(o[:1]) for o in orders} == {("main",), ("main2",)}  # equal priorities share
+    assert all(o[-1] == "backup" for o in orders)  # the lower priority only for failover
+    other = router.route("some-other-model")
+    assert other is not None
+    assert [u.name for u in router.candidates(other)] == ["anything"]
+    assert ("m", "backup") not in router.served_models()

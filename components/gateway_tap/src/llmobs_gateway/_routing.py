@@ -84,7 +84,7 @@ class Router:
         self._upstreams = upstreams
         self._exact: dict[str, RouteConfig] = {}
         self._patterns: list[RouteConfig] = []
-        for route in config.routes:
+        for route in config.resolved_routes():
             if route.is_pattern:
                 self._patterns.append(route)
             else:
@@ -110,7 +110,10 @@ class Router:
         now = time.monotonic()
         chosen = [self._upstreams[name] for name in route.upstreams]
         if route.balance == "weighted" and len(chosen) > 1:
-            first = random.choices(chosen, weights=[u.config.weight for u in chosen])[0]
+            # Weighted pick among the best (lowest) priority; the rest stay for failover.
+            best = min(u.config.priority for u in chosen)
+            tier = [u for u in chosen if u.config.priority == best]
+            first = random.choices(tier, weights=[u.config.weight for u in tier])[0]
             chosen.remove(first)
             chosen.insert(0, first)
         healthy = [u for u in chosen if u.breaker.available(now)]

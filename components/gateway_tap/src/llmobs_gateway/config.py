@@ -45,6 +45,9 @@ class UpstreamConfig(_Strict):
     )
     provider: str = Field(default="openai", description="gen_ai.provider.name for its spans.")
     weight: float = Field(default=1.0, gt=0, description="Share of traffic among weighted peers.")
+    priority: int = Field(
+        default=0, ge=0, description="Lower is tried first; equal priorities share the load."
+    )
     connect_timeout_s: float = Field(default=2.0, gt=0, description="TCP/TLS connect timeout.")
     first_byte_timeout_s: float = Field(
         default=60.0, gt=0, description="Longest wait for the response headers."
@@ -144,6 +147,28 @@ class GatewayConfig(_Strict):
 
     def upstream(self, name: str) -> UpstreamConfig:
         return next(u for u in self.upstreams if u.name == name)
+
+    def resolved_routes(self) -> list[RouteConfig]:
+        """The routes, or, when the file has none (as the operator writes it), routes derived
+        from the upstreams: each listed model goes to the upstreams listing it, and any other
+        model to the upstreams that list none; lower priority first, equal priorities share."""
+        if self.routes:
+            return list(self.routes)
+        by_priority = sorted(self.upstreams, key=lambda u: u.priority)
+        models: dict[str, list[str]] = {}
+        catch_all: list[str] = []
+        for upstream in by_priority:
+            if not upstream.models:
+                catch_all.append(upstream.name)
+            for model in upstream.models:
+                models.setdefault(model, []).append(upstream.name)
+        routes = [
+            RouteConfig(model=model, upstreams=names, balance="weighted")
+            for model, names in models.items()
+        ]
+        if catch_all:
+            routes.append(RouteConfig(model="*", upstreams=catch_all, balance="weighted"))
+        return routes
 
 
 def _field_path(loc: Sequence[int | str]) -> str:

@@ -2,26 +2,37 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class GatewaySettings(BaseSettings):
     """Process-wide settings; routing (upstreams, routes, limits) lives in the config file."""
 
-    model_config = SettingsConfigDict(env_prefix="LLMOBS_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="LLMOBS_", extra="ignore", frozen=True, populate_by_name=True
+    )
 
     host: str = Field(default="127.0.0.1", description="Address the gateway listens on.")
     port: int = Field(default=4000, ge=0, le=65535, description="Port the gateway listens on.")
     config_file: str | None = Field(
-        default=None, description="YAML/JSON routing file (upstreams, routes, limits)."
+        default=None,
+        description="YAML/JSON routing file (upstreams, routes, limits); also read from "
+        "LLMOBS_GATEWAY_CONFIG (what the operator sets).",
+        validation_alias=AliasChoices("LLMOBS_CONFIG_FILE", "LLMOBS_GATEWAY_CONFIG"),
     )
     otlp_endpoint: str | None = Field(
         default=None,
         description="Base URL of the OTLP/HTTP receiver (the store), e.g. http://store:4318; "
-        "unset records nothing remotely (Prometheus /metrics still works).",
+        "also read from OTEL_EXPORTER_OTLP_ENDPOINT. Unset records nothing remotely "
+        "(Prometheus /metrics still works).",
+        validation_alias=AliasChoices("LLMOBS_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"),
     )
-    service_name: str = Field(default="llmobs-gateway", description="OTel service.name.")
+    service_name: str = Field(
+        default="llmobs-gateway",
+        description="OTel service.name; also read from OTEL_SERVICE_NAME.",
+        validation_alias=AliasChoices("LLMOBS_SERVICE_NAME", "OTEL_SERVICE_NAME"),
+    )
     max_body_bytes: int = Field(
         default=8 * 1024 * 1024, gt=0, description="Largest request body accepted (413 above)."
     )
