@@ -145,9 +145,14 @@ class ResponseObserver:
         if b'"usage"' in payload and _USAGE.search(payload):
             usage_only = self._read_usage_event(payload)
         at = payload.find(b'"content":"')
-        if (at >= 0 and payload[at + 11 : at + 12] != b'"') or (
-            at < 0 and _CONTENT.search(payload)
-        ):
+        named = event.startswith(b"event:")  # Responses API: only *.delta events carry output
+        if named:
+            is_output = event[: event.find(b"\n")].rstrip().endswith(b".delta")
+        else:
+            is_output = (at >= 0 and payload[at + 11 : at + 12] != b'"') or (
+                at < 0 and _CONTENT.search(payload) is not None
+            )
+        if is_output:
             if self.first_at is None:
                 self.first_at = now
             elif self.last_at is not None:
