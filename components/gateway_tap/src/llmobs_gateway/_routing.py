@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
+import ssl
 import time
 from dataclasses import dataclass, field
 
 from llmobs_gateway._upstream_http import UpstreamPool
-from llmobs_gateway.config import GatewayConfig, RouteConfig, UpstreamConfig
+from llmobs_gateway.config import ConfigError, GatewayConfig, RouteConfig, UpstreamConfig
 
 
 class CircuitBreaker:
@@ -62,15 +63,21 @@ def build_upstreams(
 ) -> dict[str, Upstream]:
     """One keep-alive connection pool per upstream (HTTP/1.1, shared by all requests)."""
     out: dict[str, Upstream] = {}
-    for cfg in config.upstreams:
+    for i, cfg in enumerate(config.upstreams):
         key = cfg.read_api_key()
-        out[cfg.name] = Upstream(
-            config=cfg,
-            pool=UpstreamPool(
+        try:
+            pool = UpstreamPool(
                 cfg.base_url,
                 max_connections=cfg.max_connections,
                 connect_timeout_s=cfg.connect_timeout_s,
-            ),
+                ca_file=cfg.ca_file,
+                tls_verify=cfg.tls_verify,
+            )
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"upstreams[{i}].ca_file: unusable CA bundle: {exc}") from None
+        out[cfg.name] = Upstream(
+            config=cfg,
+            pool=pool,
             breaker=CircuitBreaker(breaker_failures, breaker_cooldown_s),
             auth_header=f"Bearer {key}".encode() if key else None,
         )

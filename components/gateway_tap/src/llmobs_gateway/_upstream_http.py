@@ -236,6 +236,8 @@ class UpstreamPool:
         max_connections: int,
         connect_timeout_s: float,
         keepalive_s: float = 30.0,
+        ca_file: str | None = None,
+        tls_verify: bool = True,
     ) -> None:
         parts = urlsplit(base_url)
         self.scheme = parts.scheme
@@ -244,9 +246,12 @@ class UpstreamPool:
         self.prefix = parts.path.rstrip("/")
         default_port = self.port == (443 if parts.scheme == "https" else 80)
         self.host_header = (self.host if default_port else f"{self.host}:{self.port}").encode()
-        self.ssl: ssl.SSLContext | None = (
-            ssl.create_default_context() if parts.scheme == "https" else None
-        )
+        self.ssl: ssl.SSLContext | None = None
+        if parts.scheme == "https":
+            self.ssl = ssl.create_default_context(cafile=ca_file)
+            if not tls_verify:
+                self.ssl.check_hostname = False
+                self.ssl.verify_mode = ssl.CERT_NONE
         self.max_connections = max_connections
         self.connect_timeout_s = connect_timeout_s
         self.keepalive_s = keepalive_s

@@ -56,6 +56,12 @@ class UpstreamConfig(_Strict):
         default=30.0, gt=0, description="Longest silence between two stream chunks."
     )
     max_connections: int = Field(default=512, gt=0, description="Keep-alive pool size.")
+    ca_file: str | None = Field(
+        default=None, description="PEM bundle of CAs trusted for this https upstream (else system)."
+    )
+    tls_verify: bool = Field(
+        default=True, description="Verify the https upstream's certificate (off only for tests)."
+    )
 
     @field_validator("base_url")
     @classmethod
