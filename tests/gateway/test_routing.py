@@ -106,3 +106,26 @@ def test_a_file_without_routes_routes_by_the_upstreams_models_and_priorities() -
     assert other is not None
     assert [u.name for u in router.candidates(other)] == ["anything"]
     assert ("m", "backup") not in router.served_models()
+
+
+def test_metric_labels_for_caller_chosen_model_names_are_bounded() -> None:
+    from llmobs_gateway._prometheus import GatewayMetrics
+    from llmobs_gateway._recording import Recorder
+    from llmobs_gateway._telemetry import build_telemetry
+    from llmobs_semconv.pricing import PriceTable
+
+    telemetry = build_telemetry("t", None)
+    recorder = Recorder(
+        telemetry,
+        GatewayMetrics(),
+        PriceTable(),
+        capture_content=False,
+        redact_content=True,
+        max_chunk_bytes=1024,
+        log_requests=False,
+    )
+    labels = {recorder.model_label(f"model-{i}") for i in range(1500)}
+    assert len(labels) == 1001
+    assert "other" in labels
+    assert recorder.model_label("model-5") == "model-5"
+    telemetry.shutdown()

@@ -163,7 +163,7 @@ class Proxy:
         refused = self.limiter.acquire(identity, model)
         if refused is not None:
             retry_after, which = refused
-            self.metrics.rate_limited.labels(model).inc()
+            self.metrics.rate_limited.labels(self.recorder.model_label(model)).inc()
             await send_error(
                 send,
                 429,

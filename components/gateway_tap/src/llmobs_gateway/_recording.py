@@ -81,6 +81,17 @@ class Recorder:
         self.max_chunk_bytes = max_chunk_bytes
         self.log_requests = log_requests
         self._prices_by_model: dict[str, PriceTable | None] = {}
+        self._model_labels: set[str] = set()
+
+    def model_label(self, model: str) -> str:
+        """The model as a metric label; past 1,000 distinct names (pattern routes let callers
+        choose them) the rest share one label, so /metrics cannot grow without bound."""
+        if model in self._model_labels:
+            return model
+        if len(self._model_labels) < 1000:
+            self._model_labels.add(model)
+            return model
+        return "other"
 
     def _price_of(self, model: str) -> PriceTable | None:
         """A one-entry table for ``model`` (the full table's regexes run once per model)."""
@@ -193,20 +204,21 @@ class Recorder:
         error_type = outcome.error_type or ("abandoned" if outcome.abandoned else None)
 
         m = self.metrics
-        m.requests.labels(model, upstream, str(outcome.status or 499)).inc()
-        m.duration.labels(model).observe(now - started)
+        label = self.model_label(model)
+        m.requests.labels(label, upstream, str(outcome.status or 499)).inc()
+        m.duration.labels(label).observe(now - started)
         if error_type and not outcome.abandoned:
-            m.errors.labels(model, upstream, error_type).inc()
+            m.errors.labels(label, upstream, error_type).inc()
         if ttft is not None and not error_type:
-            m.ttft.labels(model).observe(ttft)
+            m.ttft.labels(label).observe(ttft)
         if tpot is not None:
-            m.tpot.labels(model).observe(tpot)
+            m.tpot.labels(label).observe(tpot)
         if obs.input_tokens:
-            m.tokens.labels(model, "input").inc(obs.input_tokens)
+            m.tokens.labels(label, "input").inc(obs.input_tokens)
         if obs.output_tokens:
-            m.tokens.labels(model, "output").inc(obs.output_tokens)
+            m.tokens.labels(label, "output").inc(obs.output_tokens)
         if cost is not None:
-            m.cost.labels(model).inc(cost.total_usd)
+            m.cost.labels(label).inc(cost.total_usd)
 
         t = self.telemetry
         metric_attrs: dict[str, Any] = {
