@@ -39,6 +39,8 @@ def serve(
     ] = None,
 ) -> None:
     """Run the gateway: route, fail over, stream through and record every request."""
+    import sys
+
     import uvicorn
     from pydantic import ValidationError
 
@@ -69,6 +71,10 @@ def serve(
         typer.echo(f"llmobs gateway serve: error: {exc}", err=True)
         raise typer.Exit(2) from None
     configure_logging(settings.log_level)
+    # The OTel export threads encode batches of spans while holding the GIL; with the default
+    # 5 ms switch interval the event loop (every in-flight stream) could wait that long per
+    # hand-over. 0.5 ms bounds the stall a request sees from background export.
+    sys.setswitchinterval(0.0005)
     uvicorn.run(
         gateway,
         host=settings.host,
