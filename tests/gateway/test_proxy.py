@@ -199,6 +199,23 @@ def test_a_request_without_trace_context_starts_a_trace_and_headers_name_the_ses
     assert len(span.trace_id) == 32
     assert span.attributes[A.SESSION_ID] == "s-1"
     assert span.attributes[A.USER_ID] == "u-1"
+    assert A.LLMOBS_CALLER_SPAN_ID not in span.attributes
+
+
+@pytest.mark.parametrize(
+    ("header", "recorded"),
+    [("00F067AA0BA902B7", "00f067aa0ba902b7"), ("not-a-span-id", None), ("0" * 16, None)],
+)
+def test_the_probes_caller_span_id_is_recorded_when_well_formed(
+    gateway: Gateway, otlp: OtlpReceiver, header: str, recorded: str | None
+) -> None:
+    response = _client(gateway.url).chat.completions.create(
+        model="gpt-4o-mini",
+        messages=MESSAGES,
+        extra_headers={A.HEADER_CALLER_SPAN_ID: header},
+    )
+    attrs = _span(otlp, gateway, response.id)
+    assert attrs.get(A.LLMOBS_CALLER_SPAN_ID) == recorded
 
 
 @pytest.mark.parametrize(

@@ -147,6 +147,9 @@ class Recorder:
             attrs[A.GEN_AI_CONVERSATION_ID] = req.session_id
         if req.user_id:
             attrs[A.USER_ID] = req.user_id
+        if req.caller_span_id:
+            # The probe recorded this same call: the store counts it once (the caller's span).
+            attrs[A.LLMOBS_CALLER_SPAN_ID] = req.caller_span_id
         span.set_attributes(attrs)
         return span
 

@@ -13,6 +13,8 @@ from llmobs_semconv import attributes as A
 
 _SESSION_HEADER = A.HEADER_SESSION_ID.encode()
 _USER_HEADER = A.HEADER_USER_ID.encode()
+_CALLER_SPAN_HEADER = A.HEADER_CALLER_SPAN_ID.encode()
+_HEX = frozenset("0123456789abcdef")
 
 
 class BadRequest(Exception):
@@ -38,6 +40,7 @@ class IncomingRequest:
     baggage: str | None = None
     session_id: str | None = None
     user_id: str | None = None
+    caller_span_id: str | None = None
     content_length: int | None = None
     forwarded: list[tuple[bytes, bytes]] = field(default_factory=list)
     body: bytes = b""
@@ -62,6 +65,11 @@ class IncomingRequest:
                 req.session_id = value.decode("utf-8", "replace")
             elif name == _USER_HEADER:
                 req.user_id = value.decode("utf-8", "replace")
+            elif name == _CALLER_SPAN_HEADER:
+                span_id = value.decode("latin-1").strip().lower()
+                # Only a well-formed span id is recorded: the store joins on it.
+                if len(span_id) == 16 and set(span_id) <= _HEX and span_id != "0" * 16:
+                    req.caller_span_id = span_id
             elif name == b"content-length":
                 try:
                     req.content_length = int(value)
