@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen --no-sync
 say = @printf '\033[1;34m==> %s\033[0m\n' "$(1)"
 
-.PHONY: help bootstrap demo test lint typecheck imports probe-compat unit e2e wheels ui images clean bench-store
+.PHONY: help bootstrap demo test lint typecheck imports probe-compat unit e2e wheels ui images clean bench-store bench-gateway
 
 help:
 	@echo "make demo   - run the whole stack locally (store, gateway, simulator, sample app) and open the UI"
@@ -60,6 +60,10 @@ wheels:
 	@for p in components/semconv components/probe components/gateway_tap components/store components/testing components/cli operator; do \
 		$(UV) build --quiet --wheel --out-dir dist $$p; done
 	@ls dist
+
+bench-gateway:
+	$(call say,gateway benchmark: direct vs llmobs gateway vs LiteLLM proxy (a few minutes))
+	@nice $(RUN) python benchmarks/gateway/bench_gateway.py $(BENCH_ARGS)
 
 # Container images (operator, store, gateway, probe init). Needs a Docker (or podman/buildah)
 # engine, which these development machines lack: see README "Images".
