@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmobs_semconv import span_kinds
+from llmobs_store import model_servers
 from llmobs_store.storage import Storage
 
 _TRUNCATE = 4096
@@ -358,6 +359,10 @@ class Queries:
             params,
         )
         return {"items": rows, "series": series}
+
+    # ------------------------------------------------------------------ model servers
+    def model_servers(self, start: int, end: int, bucket_s: int) -> dict[str, Any]:
+        return model_servers.report(self._rows, start, end, bucket_s)
 
     # ------------------------------------------------------------------ usage, errors, loops
     def usage(self, group_by: str, start: int, end: int, limit: int) -> dict[str, Any]:

@@ -60,6 +60,17 @@ class StoreSettings(BaseSettings):
     price_file: Path | None = Field(
         None, description="JSON price table whose entries are tried before the shipped defaults."
     )
+    scrape_targets_file: Path | None = Field(
+        None,
+        description="JSON file of Prometheus endpoints to scrape (model servers, GPU exporters): "
+        '{"interval_s": N, "targets": [{"url", "kind", "labels"}]}; re-read every round.',
+    )
+    scrape_interval_s: float = Field(
+        15.0, gt=0, description="Scrape interval when the targets file names none, seconds."
+    )
+    scrape_timeout_s: float = Field(
+        5.0, gt=0, le=60, description="Timeout of one scrape of one target, seconds."
+    )
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
 
     @field_validator("db")
