@@ -19,6 +19,7 @@ from llmobs_store import __version__, api, receivers
 from llmobs_store.merge import ContentMerger
 from llmobs_store.normaliser import CachedPrices
 from llmobs_store.queries import Queries
+from llmobs_store.rum import RumCors
 from llmobs_store.schema import SchemaTarget
 from llmobs_store.scrape import Scraper
 from llmobs_store.settings import StoreSettings
@@ -106,6 +107,8 @@ def create_app(settings: StoreSettings) -> FastAPI:
         description="OTLP/HTTP ingest, streamed-content merge, ClickHouse storage and query API.",
         lifespan=lifespan,
     )
+    if settings.rum_enabled:
+        app.add_middleware(RumCors, allowed_origins=settings.rum_allowed_origins)
     app.include_router(receivers.router)
     app.include_router(api.router)
 
