@@ -83,7 +83,7 @@ def wait_until(store: RunningStore, check: Any, timeout_s: float = 30.0) -> dict
 @pytest.fixture
 def fleet() -> Iterator[tuple[str, str, str]]:
     with (
-        serve_app(simulator("alpha", ttft_s=1.0, max_concurrent=1)) as alpha,
+        serve_app(simulator("alpha", ttft_s=1.5, max_concurrent=1)) as alpha,
         serve_app(simulator("beta", ttft_s=0.01, max_concurrent=4)) as beta,
         serve_app(fake_dcgm_exporter()) as gpu,
     ):
@@ -101,16 +101,22 @@ def test_the_store_scrapes_simulators_and_a_gpu_exporter(
     )
     settings = store_settings(tmp_path, scrape_targets_file=targets_file, scrape_timeout_s=2)
     with serve_store(settings) as store:
-        # Three requests on a one-slot engine: one runs, two wait (TTFT 1 s keeps them there).
+        # Three requests on a one-slot engine: one runs, two wait (TTFT 1.5 s keeps them there).
         callers = [threading.Thread(target=chat, args=(alpha, "alpha")) for _ in range(3)]
         for caller in callers:
             caller.start()
         busy = wait_until(
             store,
-            lambda s: any(
-                (p["target"], p["requests_running"], p["requests_waiting"]) == ("alpha-0", 1, 2)
-                for p in s.get("alpha-0/alpha", {}).get("series", [])
+            lambda s: (
+                "alpha-0/alpha" in s
+                and (s["alpha-0/alpha"]["requests_running"], s["alpha-0/alpha"]["requests_waiting"])
+                == (1, 2)
             ),
+        )
+        # The series has the busy period too (a bucket's mean, so only "some were waiting").
+        assert any(
+            p["target"] == "alpha-0" and (p["requests_waiting"] or 0) > 0 and p["requests_running"]
+            for p in busy["alpha-0/alpha"]["series"]
         )
         assert busy["alpha-0/alpha"]["kind"] == "model-server"
         for caller in callers:
@@ -125,8 +131,8 @@ def test_the_store_scrapes_simulators_and_a_gpu_exporter(
         assert done["requests_waiting"] == 0
         assert done["kv_cache_usage"] == 0
         assert done["requests_per_s"] > 0
-        # The three requests' TTFTs are 1, 2 and 3 s (queued behind each other).
-        assert 1000 <= done["ttft_p95_ms"] <= 5000
+        # TTFTs of 1.5 s at least (3 and 4.5 s where vLLM counts the queue), in vLLM's buckets.
+        assert 1000 <= done["ttft_p95_ms"] <= 7500
         assert done["last_seen_ms"] > time.time() * 1000 - 30_000
 
         # The file is re-read: targets added later are scraped without a restart.
