@@ -7,6 +7,8 @@ A file overriding the defaults is JSON: ``{"models": [{"pattern": ..., "input": 
 its entries are tried before the shipped defaults.
 """
 
+from __future__ import annotations
+
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -97,12 +99,12 @@ class PriceTable:
         return Cost(input_usd=input_usd, output_usd=output_tokens * entry.output / 1e6)
 
     @classmethod
-    def with_overrides(cls, entries: Sequence[ModelPrice]) -> "PriceTable":
+    def with_overrides(cls, entries: Sequence[ModelPrice]) -> PriceTable:
         """Overrides first, then the shipped defaults."""
         return cls(list(entries) + list(DEFAULT_PRICES))
 
     @classmethod
-    def from_json(cls, text: str) -> "PriceTable":
+    def from_json(cls, text: str) -> PriceTable:
         """Parse an override file; raises ValueError naming the entry and field that are wrong."""
         try:
             doc: Any = json.loads(text)
