@@ -123,7 +123,12 @@ class Pipeline:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         self.settings = settings
-        self.resource = resource if resource is not None else Resource.create()
+        if resource is None:
+            given: Dict[str, Any] = dict(settings.resource_attributes)
+            if settings.service_name:
+                given[A.SERVICE_NAME] = settings.service_name
+            resource = Resource.create(given)
+        self.resource = resource
         common: Dict[str, Any] = {"headers": dict(settings.headers), "timeout": settings.timeout_s}
         if settings.compression == "gzip":
             common["compression"] = Compression.Gzip

@@ -39,6 +39,13 @@ class ProbeSettings:
     disabled: bool = False
     """``LLMOBS_DISABLED`` (or ``OTEL_SDK_DISABLED``): true turns the whole probe off."""
 
+    service_name: Optional[str] = None
+    """``OTEL_SERVICE_NAME`` (wins over ``service.name`` in ``OTEL_RESOURCE_ATTRIBUTES``)."""
+
+    resource_attributes: Dict[str, str] = field(default_factory=dict)
+    """``OTEL_RESOURCE_ATTRIBUTES``: ``key=value`` pairs, comma-separated (the operator puts the
+    Kubernetes attributes here)."""
+
     endpoints: Dict[str, str] = field(default_factory=dict)
     """Per-signal OTLP/HTTP URLs (``traces``, ``metrics``, ``logs``), from
     ``OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT`` or ``OTEL_EXPORTER_OTLP_ENDPOINT`` + ``/v1/<signal>``
@@ -167,8 +174,12 @@ class ProbeSettings:
         )
         return cls(
             disabled=disabled,
+            service_name=e.get("OTEL_SERVICE_NAME", "").strip() or None,
+            resource_attributes=_pairs(
+                "OTEL_RESOURCE_ATTRIBUTES", e.get("OTEL_RESOURCE_ATTRIBUTES", "")
+            ),
             endpoints=endpoints,
-            headers=_headers(e.get("OTEL_EXPORTER_OTLP_HEADERS", "")),
+            headers=_pairs("OTEL_EXPORTER_OTLP_HEADERS", e.get("OTEL_EXPORTER_OTLP_HEADERS", "")),
             timeout_s=_positive(e, "OTEL_EXPORTER_OTLP_TIMEOUT", 10000) / 1000.0,
             compression=None if compression == "none" else compression,
             exporters=tuple(exporters),
@@ -234,17 +245,17 @@ def _check_url(name: str, url: str) -> None:
         raise SettingsError(f"{name}={url!r} must be an http:// or https:// URL")
 
 
-def _headers(raw: str) -> Dict[str, str]:
-    headers: Dict[str, str] = {}
-    for item in raw.split(","):
+def _pairs(name: str, raw: str) -> Dict[str, str]:
+    pairs: Dict[str, str] = {}
+    for i, item in enumerate(raw.split(",")):
         if not item.strip():
             continue
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             # Never echo the value: headers carry credentials.
             raise SettingsError(
-                "OTEL_EXPORTER_OTLP_HEADERS must be comma-separated key=value pairs "
-                f"(entry {len(headers) + 1} has no '=' or no key)"
+                f"{name} must be comma-separated key=value pairs "
+                f"(entry {i + 1} has no '=' or no key)"
             )
-        headers[unquote(key.strip())] = unquote(value.strip())
-    return headers
+        pairs[unquote(key.strip())] = unquote(value.strip())
+    return pairs
