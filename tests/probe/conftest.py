@@ -49,6 +49,7 @@ class Received:
     logs: list[dict[str, Any]] = field(default_factory=list)
     metrics: list[dict[str, Any]] = field(default_factory=list)
     requests: int = 0
+    keep_bodies: bool = True  # False: log bodies are replaced by their length (memory tests)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def wait(self, predicate: Callable[[Received], bool], timeout: float = 10.0) -> None:
@@ -116,7 +117,9 @@ class _Handler(BaseHTTPRequestHandler):
                             {
                                 "trace_id": r.trace_id.hex(),
                                 "span_id": r.span_id.hex(),
-                                "body": any_value(r.body),
+                                "body": any_value(r.body)
+                                if rec.keep_bodies
+                                else len(any_value(r.body) or ""),
                                 "attributes": attrs(r.attributes),
                                 "event_name": getattr(r, "event_name", ""),
                             }
@@ -141,7 +144,9 @@ class _Handler(BaseHTTPRequestHandler):
                             else:
                                 point["value"] = p.as_int if p.HasField("as_int") else p.as_double
                             points.append(point)
-                        metrics.append({"name": m.name, "unit": m.unit, "kind": kind, "points": points})
+                        metrics.append(
+                            {"name": m.name, "unit": m.unit, "kind": kind, "points": points}
+                        )
             with rec.lock:
                 rec.metrics.extend(metrics)
                 rec.requests += 1

@@ -42,6 +42,7 @@ class ExportWorker:
         collect_metrics: Optional[Callable[[], None]],
         max_queue_size: int,
         max_batch_size: int,
+        max_log_bytes: int = 8 * 1024 * 1024,
         schedule_delay_s: float,
         metric_interval_s: float,
     ) -> None:
@@ -50,6 +51,8 @@ class ExportWorker:
         self._collect_metrics = collect_metrics
         self._max_queue = max_queue_size
         self._max_batch = max_batch_size
+        self._max_log_bytes = max_log_bytes
+        self._log_bytes = 0  # body bytes queued: content records are large, count them by size
         self._delay = schedule_delay_s
         self._metric_interval = metric_interval_s
         # deques: append/popleft are atomic under the GIL, so the hot path takes no lock.
@@ -78,16 +81,20 @@ class ExportWorker:
         elif len(queue) >= self._max_batch and self._wake is not None:
             self._wake.set()
 
-    def put_log(self, record: Any) -> None:
-        """Queue a log record (a content chunk); drop and count it when the queue is full."""
+    def put_log(self, record: Any, size: int = 0) -> None:
+        """Queue a log record (a content chunk of ``size`` bytes); drop and count it when the
+        queue is full by count or by bytes (``LLMOBS_CONTENT_QUEUE_BYTES``)."""
         queue = self._logs
-        if len(queue) >= self._max_queue * 4:
+        if len(queue) >= self._max_queue * 4 or self._log_bytes + size > self._max_log_bytes:
             _guard.record_dropped("logs", "queue_full")
             return
-        queue.append(record)
+        self._log_bytes += size
+        queue.append((size, record))
         if self._thread is None:
             self._start()
-        elif len(queue) >= self._max_batch and self._wake is not None:
+        elif self._wake is not None and (
+            len(queue) >= self._max_batch or self._log_bytes >= self._max_log_bytes // 4
+        ):
             self._wake.set()
 
     def put_measurement(self, item: Any) -> None:
@@ -124,6 +131,7 @@ class ExportWorker:
         self._start_lock = threading.Lock()
         self._spans.clear()
         self._logs.clear()
+        self._log_bytes = 0
         self._measurements.clear()
         _guard.reset_after_fork()
 
@@ -143,7 +151,7 @@ class ExportWorker:
         """Export what is queued (all of it when ``final``) and collect metrics when due."""
         try:
             self._drain(self._spans, self._span_exporter, "traces", final)
-            self._drain(self._logs, self._log_exporter, "logs", final)
+            self._drain_logs(final)
             if final or time.monotonic() >= self._next_collect:
                 self._next_collect = time.monotonic() + self._metric_interval
                 self._fold_measurements()
@@ -174,6 +182,22 @@ class ExportWorker:
                 continue
             self._export(exporter, batch, signal)
             if not all_ and len(queue) < self._max_batch:
+                return
+
+    def _drain_logs(self, all_: bool) -> None:
+        queue = self._logs
+        budget = max(self._max_log_bytes // 8, 1)  # export requests of about 1 MiB by default
+        while queue:
+            batch: List[Any] = []
+            size = 0
+            while queue and len(batch) < self._max_batch and size < budget:
+                n, record = queue.popleft()
+                self._log_bytes -= n
+                size += n
+                batch.append(record)
+            if self._log_exporter is not None:
+                self._export(self._log_exporter, batch, "logs")
+            if not all_ and len(queue) < self._max_batch and self._log_bytes < budget:
                 return
 
     def _export(self, exporter: Exporter, batch: Sequence[Any], signal: str) -> None:

@@ -87,7 +87,9 @@ class QueueingLogProcessor(LogRecordProcessor):
                 instrumentation_scope=log_record.instrumentation_scope,
                 limits=log_record.limits,
             )
-        self._worker.put_log(log_record)
+        inner = getattr(log_record, "log_record", log_record)
+        body = getattr(inner, "body", None)
+        self._worker.put_log(log_record, len(body) if isinstance(body, str) else 0)
 
     def emit(self, log_data: Any) -> None:
         self.on_emit(log_data)
@@ -161,6 +163,7 @@ class Pipeline:
             collect_metrics=self._collect if readers else None,
             max_queue_size=settings.max_queue_size,
             max_batch_size=settings.max_export_batch_size,
+            max_log_bytes=settings.content_queue_bytes,
             schedule_delay_s=settings.schedule_delay_s,
             metric_interval_s=settings.metric_interval_s,
         )

@@ -12,7 +12,10 @@ import importlib
 import re
 from typing import Callable, List, Match, Optional, Pattern, Tuple
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+# Local part bounded (RFC 5321: 64) and anchored, so long runs of letters scan in linear time.
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}\b"
+)
 _API_KEY = re.compile(
     r"\b(?:sk-(?:proj-|ant-)?[A-Za-z0-9_-]{16,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}"
     r"|xox[abprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35})\b"
@@ -47,6 +50,7 @@ class Redactor:
             ("card", _CARD),
             ("phone", _PHONE),
         ]
+        self._replacers = {kind: _replacer(kind) for kind, _ in self._patterns}
 
     @property
     def active(self) -> bool:
@@ -54,36 +58,45 @@ class Redactor:
 
     def apply(self, text: str) -> Tuple[str, int]:
         """Redact ``text``; returns (redacted text, number of replacements)."""
-        count = 0
+        count = [0]
         if self._builtin:
             for kind, pattern in self._patterns:
-                text, n = pattern.subn(_replacer(kind), text)
-                count += n
+                if kind == "email" and "@" not in text:
+                    continue
+                text = pattern.sub(self._replacers[kind](count), text)
         if self._hook is not None:
             hooked = self._hook(text)
             if hooked != text:
-                count += 1
+                count[0] += 1
                 text = hooked
-        return text, count
+        return text, count[0]
 
 
-def _replacer(kind: str) -> Callable[[Match[str]], str]:
+def _replacer(kind: str) -> Callable[[List[int]], Callable[[Match[str]], str]]:
+    """A factory of ``re.sub`` callbacks that count the replacements they really make."""
     token = f"[REDACTED:{kind}]"
-    if kind == "card":
 
-        def card(match: Match[str]) -> str:
-            digits = re.sub(r"\D", "", match.group(0))
-            return token if 13 <= len(digits) <= 19 and _luhn_ok(digits) else match.group(0)
+    def keep(match: Match[str]) -> bool:
+        found = match.group(0)
+        if kind == "card":
+            digits = re.sub(r"\D", "", found)
+            return not (13 <= len(digits) <= 19 and _luhn_ok(digits))
+        if kind == "phone":
+            # A bare run of digits is an id, not a phone number: ask for a separator or a '+'.
+            digits = sum(c.isdigit() for c in found)
+            return digits < 9 or not any(c in found for c in " .-()+")
+        return False
 
-        return card
-    if kind == "phone":
+    def factory(count: List[int]) -> Callable[[Match[str]], str]:
+        def replace(match: Match[str]) -> str:
+            if keep(match):
+                return match.group(0)
+            count[0] += 1
+            return token
 
-        def phone(match: Match[str]) -> str:
-            digits = sum(c.isdigit() for c in match.group(0))
-            return token if digits >= 9 else match.group(0)
+        return replace
 
-        return phone
-    return lambda _match: token
+    return factory
 
 
 def load_hook(spec: str) -> Callable[[str], str]:

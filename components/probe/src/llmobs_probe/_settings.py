@@ -93,6 +93,10 @@ class ProbeSettings:
     """``LLMOBS_CONTENT_BUFFER_BYTES``: content held per span and role before a piece is flushed,
     and the largest piece sent (at least 1024)."""
 
+    content_queue_bytes: int = 8 * 1024 * 1024
+    """``LLMOBS_CONTENT_QUEUE_BYTES``: content waiting for export, all spans together; beyond it
+    pieces are dropped (counted) rather than held, so a slow endpoint never grows the app."""
+
     redact: bool = True
     """``LLMOBS_REDACT``: apply the built-in redaction patterns (e-mail, phone, API key, card)."""
 
@@ -192,6 +196,7 @@ class ProbeSettings:
             disabled_instrumentations=disabled_names,
             capture_content=_bool(e, "LLMOBS_CAPTURE_CONTENT", False),
             content_buffer_bytes=buffer_bytes,
+            content_queue_bytes=int(_positive(e, "LLMOBS_CONTENT_QUEUE_BYTES", 8 * 1024 * 1024)),
             redact=_bool(e, "LLMOBS_REDACT", True),
             redaction_hook=hook,
             prices_file=e.get("LLMOBS_PRICES_FILE", "").strip() or None,

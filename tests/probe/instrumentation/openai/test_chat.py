@@ -38,7 +38,9 @@ def one_span(received: Any) -> dict[str, Any]:
 
 def test_non_streaming_call_records_usage_cost_and_metrics(sim_url: str, traced: Any) -> None:
     probe, received = traced
-    result = client(sim_url).chat.completions.create(model=MODEL, messages=MESSAGES, temperature=0.2)
+    result = client(sim_url).chat.completions.create(
+        model=MODEL, messages=MESSAGES, temperature=0.2
+    )
     probe.flush()
     span = one_span(received)
     a = span["attributes"]
@@ -66,7 +68,8 @@ def test_non_streaming_call_records_usage_cost_and_metrics(sim_url: str, traced:
     assert duration[-1]["bounds"] == M.DURATION_BUCKETS
     assert duration[-1]["attributes"][A.GEN_AI_REQUEST_MODEL] == MODEL
     tokens = {
-        p["attributes"][A.GEN_AI_TOKEN_TYPE]: p for p in received.metric_points(M.CLIENT_TOKEN_USAGE)
+        p["attributes"][A.GEN_AI_TOKEN_TYPE]: p
+        for p in received.metric_points(M.CLIENT_TOKEN_USAGE)
     }
     assert tokens["input"]["sum"] == result.usage.prompt_tokens
     assert tokens["output"]["sum"] == result.usage.completion_tokens
@@ -251,7 +254,9 @@ def test_raw_response_non_stream_and_stream(sim_url: str, traced: Any) -> None:
     chunks = list(raw_stream.parse())
     probe.flush()
     received.wait(lambda r: len(r.llm_spans()) >= 2)
-    by_stream = {s["attributes"].get(A.GEN_AI_REQUEST_STREAM, False): s for s in received.llm_spans()}
+    by_stream = {
+        s["attributes"].get(A.GEN_AI_REQUEST_STREAM, False): s for s in received.llm_spans()
+    }
     assert by_stream[False]["attributes"][A.GEN_AI_RESPONSE_ID] == completion.id
     assert by_stream[True]["attributes"][A.LLMOBS_CHUNK_COUNT] == 5
     assert chunks
