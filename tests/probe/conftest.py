@@ -177,6 +177,9 @@ def receiver() -> Iterator[tuple[str, Received]]:
         thread.join(5)
 
 
+CONTRIB_NAMES = ("requests", "httpx", "aiohttp-client", "fastapi", "starlette", "flask")
+
+
 def probe_env(endpoint: str, **extra: str) -> dict[str, str]:
     """Settings for a probe exporting quickly to ``endpoint``."""
     env = {
@@ -186,7 +189,7 @@ def probe_env(endpoint: str, **extra: str) -> dict[str, str]:
         "OTEL_EXPORTER_OTLP_TIMEOUT": "2000",
         "OTEL_SERVICE_NAME": "probe-test",
         # In-process tests leave the libraries the test harness itself uses uninstrumented.
-        "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "requests,httpx,aiohttp-client,fastapi,starlette,flask",
+        "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": ",".join(CONTRIB_NAMES),
     }
     env.update(extra)
     return env
@@ -216,6 +219,7 @@ def probe_factory() -> Iterator[Callable[..., Probe]]:
 
 
 SIM_MODEL = "gpt-4o-mini"
+FAST_MODEL = "fast-model"  # no simulated latency: for tests about the probe's own latency
 
 
 @pytest.fixture(scope="session")
@@ -228,6 +232,7 @@ def sim_url() -> Iterator[str]:
         models=[
             ModelProfile(name=SIM_MODEL, ttft_s=0.03, itl_s=0.002, default_output_tokens=12),
             ModelProfile(name="text-embedding-3-small", ttft_s=0.0, itl_s=0.0),
+            ModelProfile(name=FAST_MODEL, ttft_s=0.0, itl_s=0.0, default_output_tokens=4),
         ]
     )
     with serve_app(create_app(settings)) as url:
@@ -237,7 +242,7 @@ def sim_url() -> Iterator[str]:
 @pytest.fixture
 def traced(
     receiver: tuple[str, Received], probe_factory: Callable[..., Probe]
-) -> Iterator[tuple[Probe, Received]]:
+) -> tuple[Probe, Received]:
     """An instrumented openai SDK exporting to a fresh receiver."""
     endpoint, received = receiver
-    yield probe_factory(endpoint), received
+    return probe_factory(endpoint), received

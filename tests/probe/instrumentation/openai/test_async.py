@@ -13,6 +13,10 @@ MODEL = "gpt-4o-mini"
 MESSAGES = [{"role": "user", "content": "Tell me about queues."}]
 
 
+def tokens(n: int) -> dict[str, str]:
+    return {"x-sim-output-tokens": str(n)}
+
+
 def aclient(sim_url: str) -> openai.AsyncOpenAI:
     return openai.AsyncOpenAI(base_url=sim_url + "/v1", api_key="test-key", max_retries=0)
 
