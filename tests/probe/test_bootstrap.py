@@ -62,7 +62,7 @@ def test_disabled_probe_loads_nothing(sim_url: str, receiver: Any) -> None:
 
 
 def test_bad_setting_is_one_clear_line_and_the_app_runs(sim_url: str, receiver: Any) -> None:
-    endpoint, received = receiver
+    endpoint, _ = receiver
     env = probe_env(endpoint, sim_url, OTEL_TRACES_SAMPLER="sometimes")
     proc = run([sys.executable, str(SCRIPT)], {**env, "PYTHONPATH": bootstrap_dir()})
     assert proc.returncode == 0, proc.stderr

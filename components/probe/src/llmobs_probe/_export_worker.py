@@ -62,7 +62,6 @@ class ExportWorker:
         self._fold: Optional[Callable[[Any], None]] = None
         self._thread: Optional[threading.Thread] = None
         self._wake: Optional[threading.Event] = None
-        self._start_lock = threading.Lock()
         self._stopping = False
         self._next_collect = 0.0
         if hasattr(os, "register_at_fork"):
@@ -113,22 +112,24 @@ class ExportWorker:
 
     # ---------------------------------------------------------------- worker
     def _start(self) -> None:
-        with self._start_lock:
-            if self._thread is not None or self._stopping:
-                return
-            # Created here, not in __init__: after a fork and a gevent/eventlet patch these are
-            # the patched (green) primitives of the process that uses them.
-            self._wake = threading.Event()
-            self._next_collect = time.monotonic() + self._metric_interval
-            thread = threading.Thread(target=self._run, name="llmobs-export", daemon=True)
-            thread.start()
-            self._thread = thread
+        # No lock: under gevent, Thread.start() yields to the hub, and a lock held across that
+        # yield (a real one, created before the patch) deadlocks the next greenlet waiting for
+        # it. Claiming by assignment is atomic under the GIL; if two OS threads race here, two
+        # workers drain the same thread-safe queues, which is harmless.
+        if self._thread is not None or self._stopping:
+            return
+        # Created here, not in __init__: after a fork and a gevent/eventlet patch these are the
+        # patched (green) primitives of the process that uses them.
+        self._wake = threading.Event()
+        self._next_collect = time.monotonic() + self._metric_interval
+        thread = threading.Thread(target=self._run, name="llmobs-export", daemon=True)
+        self._thread = thread
+        thread.start()
 
     def _after_fork(self) -> None:
         # The parent's thread does not exist in the child and its items belong to the parent.
         self._thread = None
         self._wake = None
-        self._start_lock = threading.Lock()
         self._spans.clear()
         self._logs.clear()
         self._log_bytes = 0
