@@ -83,8 +83,8 @@ def _replacer(kind: str) -> Callable[[List[int]], Callable[[Match[str]], str]]:
             return not (13 <= len(digits) <= 19 and _luhn_ok(digits))
         if kind == "phone":
             # A bare run of digits is an id, not a phone number: ask for a separator or a '+'.
-            digits = sum(c.isdigit() for c in found)
-            return digits < 9 or not any(c in found for c in " .-()+")
+            n_digits = sum(c.isdigit() for c in found)
+            return n_digits < 9 or not any(c in found for c in " .-()+")
         return False
 
     def factory(count: List[int]) -> Callable[[Match[str]], str]:
