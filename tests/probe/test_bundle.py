@@ -45,9 +45,9 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
     assert main(["bundle", str(target), "--python-version", version]) == 0
     app_packages = root / "app"
     uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    cmd = [uv, "pip", "install", "--quiet", "--target", str(app_packages)]
     subprocess.run(
-        [uv, "pip", "install", "--quiet", "--target", str(app_packages)]
-        + ["--python-version", version, "openai>=1.30"],
+        [*cmd, "--python-version", version, "openai>=1.30"],
         check=True,
         timeout=300,
     )

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import openai
-from llmobs_testing.peers import llm_d_sim_binary, serve_llm_d_sim
-from llmobs_testing.prereq import require
 
 from llmobs_semconv import attributes as A
+from llmobs_testing.peers import llm_d_sim_binary, serve_llm_d_sim
+from llmobs_testing.prereq import require
 
 MODEL = "Qwen/Qwen2.5-1.5B-Instruct"
 
