@@ -179,7 +179,7 @@ class Call:
                 if self.abandoned:
                     attrs[A.LLMOBS_ABANDONED] = True
             if tin is not None or tout is not None:
-                cost = self.rt.prices.cost(
+                cost = self.rt.cost(
                     self.response_model or self.model, tin or 0, tout or 0, self.cached_tokens or 0
                 )
                 if cost is not None:

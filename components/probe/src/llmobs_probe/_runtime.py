@@ -48,6 +48,7 @@ class Runtime:
         self.tracer = tracer
         self.content = content  # a ContentSink when capture is on, else None
         self.prices = prices if prices is not None else PriceTable()
+        self._price_cache: Dict[Optional[str], Any] = {}
         self.provider_name = provider_name
         self._enqueue = enqueue
         advice_s = {"explicit_bucket_boundaries_advisory": list(M.DURATION_BUCKETS)}
@@ -56,6 +57,19 @@ class Runtime:
         self._tokens = _histogram(meter, M.CLIENT_TOKEN_USAGE, M.UNIT_TOKEN, advice_tok)
         self._ttfc = _histogram(meter, M.CLIENT_TIME_TO_FIRST_CHUNK, M.UNIT_SECONDS, advice_s)
         self._tpoc = _histogram(meter, M.CLIENT_TIME_PER_OUTPUT_CHUNK, M.UNIT_SECONDS, advice_s)
+
+    def cost(self, model: Optional[str], tin: int, tout: int, cached: int) -> Any:
+        """The call's cost (``llmobs_semconv.pricing.Cost``) or None; price lookups are cached
+        per model name, so the table's regular expressions run once per model, not per call."""
+        try:
+            entry = self._price_cache[model]
+        except KeyError:
+            entry = self._price_cache[model] = self.prices.price(model)
+            if len(self._price_cache) > 1024:  # model names come from users: keep it bounded
+                self._price_cache.clear()
+        if entry is None:
+            return None
+        return entry.cost(tin, tout, cached)
 
     def measure(self, item: Measurement) -> None:
         """Queue one call's measurements (or record them now when there is no worker)."""

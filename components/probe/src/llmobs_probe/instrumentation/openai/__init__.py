@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextvars
 import importlib
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import urlsplit
 
 import wrapt
@@ -127,6 +127,25 @@ class OpenAIInstrumentor:
         self._patched.clear()
 
 
+_providers: Dict[Tuple[int, int], str] = {}
+
+
+def _provider(resource: Any, override: Optional[str]) -> str:
+    """The provider of the resource's client, cached per (client, base URL object)."""
+    if override:
+        return override
+    client = getattr(resource, "_client", None)
+    base_url = getattr(client, "base_url", "")
+    key = (id(client), id(base_url))
+    try:
+        return _providers[key]
+    except KeyError:
+        if len(_providers) > 256:  # clients come and go: keep it bounded
+            _providers.clear()
+        name = _providers[key] = provider_for(base_url, None)
+        return name
+
+
 def _resolve_types() -> None:
     global _RAW_TYPES, _STREAM_TYPES  # noqa: PLW0603  # resolved once, read per call
     raw: List[type] = []
@@ -154,8 +173,7 @@ def _start(rt: Runtime, handler: Any, instance: Any, kwargs: Any) -> Optional[Ca
             return None
         model = kwargs.get("model")
         model = model if isinstance(model, str) else None
-        client = getattr(instance, "_client", None)
-        provider = provider_for(getattr(client, "base_url", ""), rt.provider_name)
+        provider = _provider(instance, rt.provider_name)
         operation = handler.operation
         attrs = {
             A.GEN_AI_OPERATION_NAME: operation,
@@ -286,7 +304,8 @@ def _build_request_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) 
         call.attempts += 1
         headers = request.headers
         if call.server is None:
-            call.server = urlsplit(str(request.url)).hostname
+            host = getattr(request.url, "host", None)
+            call.server = host if isinstance(host, str) else urlsplit(str(request.url)).hostname
         sc = call.span.get_span_context()
         if sc.is_valid:
             headers["traceparent"] = (

@@ -131,9 +131,7 @@ class Chat:
 
     @staticmethod
     def chunk(call: Call, chunk: Any) -> None:
-        if call.response_id is None:
-            call.response_id = getattr(chunk, "id", None)
-            call.response_model = getattr(chunk, "model", None)
+        # The hot path: a few attribute reads and, for content, one O(1) update.
         choices = chunk.choices
         if choices:
             choice = choices[0]
@@ -141,8 +139,12 @@ class Chat:
             if delta is not None:
                 content = delta.content
                 if content:
+                    if not call.n_content:
+                        Chat._ids(call, chunk)
                     call.on_content(content)
                 elif delta.tool_calls:
+                    if not call.n_content:
+                        Chat._ids(call, chunk)
                     call.on_content(_dump(delta.tool_calls) if call.out is not None else None)
             reason = choice.finish_reason
             if reason:
@@ -150,9 +152,18 @@ class Chat:
                 for other in choices[1:]:
                     if other.finish_reason:
                         call.finish_reasons.append(other.finish_reason)
-        usage = chunk.usage
-        if usage is not None:
-            _usage_chat(call, usage)
+                Chat._ids(call, chunk)
+                if chunk.usage is not None:  # servers that report usage on the last choice chunk
+                    _usage_chat(call, chunk.usage)
+        elif chunk.usage is not None:  # the usage chunk (stream_options.include_usage)
+            _usage_chat(call, chunk.usage)
+            Chat._ids(call, chunk)
+
+    @staticmethod
+    def _ids(call: Call, chunk: Any) -> None:
+        if call.response_id is None:
+            call.response_id = getattr(chunk, "id", None)
+            call.response_model = getattr(chunk, "model", None)
 
 
 # ------------------------------------------------------------------------- completions (legacy)

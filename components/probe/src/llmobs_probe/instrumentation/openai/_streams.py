@@ -31,13 +31,17 @@ class SyncStream(Proxy):
         super().__init__(stream)
         self._self_call = call
         self._self_on_chunk = on_chunk
+        # The SDK's Stream.__next__ only forwards to its generator: call that directly (one
+        # Python frame less per chunk); fall back to the public method if the SDK changes.
+        iterator = getattr(stream, "_iterator", None)
+        self._self_next = getattr(iterator, "__next__", None) or stream.__next__
 
     def __iter__(self) -> SyncStream:
         return self
 
     def __next__(self) -> Any:
         try:
-            chunk = self.__wrapped__.__next__()
+            chunk = self._self_next()
         except StopIteration:
             self._self_call.finish()
             raise
