@@ -150,8 +150,6 @@ class Call:
                 attrs[A.GEN_AI_RESPONSE_MODEL] = self.response_model
             if self.finish_reasons:
                 attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = tuple(self.finish_reasons)
-            if self.server:
-                attrs[A.SERVER_ADDRESS] = self.server
             if tin is not None:
                 attrs[A.GEN_AI_USAGE_INPUT_TOKENS] = tin
             if tout is not None:

@@ -98,9 +98,11 @@ def _build(settings: ProbeSettings, install_globals: bool) -> Probe:
             pipeline.logger_provider, Redactor(settings.redact, hook), settings.content_buffer_bytes
         )
     from llmobs_probe import __version__
+    from llmobs_probe._lightspan import LightTracer
 
+    sdk_tracer = pipeline.tracer_provider.get_tracer("llmobs_probe", __version__)
     runtime = Runtime(
-        pipeline.tracer_provider.get_tracer("llmobs_probe", __version__),
+        LightTracer(sdk_tracer, pipeline.worker.put_span, "llmobs_probe", __version__),
         pipeline.meter_provider.get_meter("llmobs_probe", __version__),
         enqueue=pipeline.worker.put_measurement,
         content=sink,

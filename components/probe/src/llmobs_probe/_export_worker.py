@@ -22,6 +22,7 @@ from typing import Any, Callable, Deque, List, Optional, Sequence
 from opentelemetry import context as otel_context
 
 from llmobs_probe import _guard
+from llmobs_probe._lightspan import LightSpan
 
 try:  # the key contrib instrumentations check, so exporting never traces itself
     from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY as _SUPPRESS
@@ -181,6 +182,9 @@ class ExportWorker:
                 batch.append(queue.popleft())
             if exporter is None:
                 continue
+            if signal == "traces":
+                # LLM spans are light until here: the worker builds their ReadableSpans.
+                batch = [s.readable() if type(s) is LightSpan else s for s in batch]
             self._export(exporter, batch, signal)
             if not all_ and len(queue) < self._max_batch:
                 return

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Dict, Tuple
 
 logger = logging.getLogger("llmobs_probe")
@@ -68,3 +69,40 @@ def reset_after_fork() -> None:
     """A forked child starts with a fresh lock (the parent's may have been held at fork time)."""
     global _lock  # noqa: PLW0603  # the one lock of this module, replaced in the child
     _lock = threading.Lock()
+
+
+class RateLimitFilter(logging.Filter):
+    """Lets each message template of a logger through once per ``interval_s``.
+
+    The OTLP exporters log every failed attempt; with an endpoint down that would flood the app's
+    logs. Drops are counted by the probe (``llmobs.probe.dropped``), so one line a minute is enough.
+    """
+
+    def __init__(self, interval_s: float = 60.0) -> None:
+        super().__init__()
+        self._interval = interval_s
+        self._last: Dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = time.monotonic()
+        key = str(record.msg)[:80]
+        last = self._last.get(key)
+        if last is not None and now - last < self._interval:
+            return False
+        if len(self._last) > 256:
+            self._last.clear()
+        self._last[key] = now
+        return True
+
+
+def quiet_exporter_logs() -> None:
+    """Rate-limit the OTLP/HTTP exporters' own warnings (idempotent)."""
+    for name in (
+        "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+        "opentelemetry.exporter.otlp.proto.http.metric_exporter",
+        "opentelemetry.exporter.otlp.proto.http._log_exporter",
+        "opentelemetry.exporter.otlp.proto.http",
+    ):
+        target = logging.getLogger(name)
+        if not any(isinstance(f, RateLimitFilter) for f in target.filters):
+            target.addFilter(RateLimitFilter())

@@ -125,6 +125,7 @@ class Pipeline:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         self.settings = settings
+        _guard.quiet_exporter_logs()
         if resource is None:
             given: Dict[str, Any] = dict(settings.resource_attributes)
             if settings.service_name:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Optional, Tuple
 
-from opentelemetry.trace import Tracer
-
 from llmobs_semconv import attributes as A
 from llmobs_semconv import metrics as M
 from llmobs_semconv.pricing import PriceTable
@@ -33,11 +31,14 @@ Measurement = Tuple[
 
 
 class Runtime:
-    """The probe's call-time state shared by instrumentations."""
+    """The probe's call-time state shared by instrumentations.
+
+    ``tracer`` is a :class:`~llmobs_probe._lightspan.LightTracer` in the probe (an SDK tracer works
+    too: both have ``start_span(name, kind=, attributes=)``)."""
 
     def __init__(
         self,
-        tracer: Tracer,
+        tracer: Any,
         meter: Any,
         *,
         enqueue: Optional[Callable[[Any], None]] = None,

@@ -127,23 +127,24 @@ class OpenAIInstrumentor:
         self._patched.clear()
 
 
-_providers: Dict[Tuple[int, int], str] = {}
+_endpoints: Dict[Tuple[int, int], Tuple[str, Optional[str]]] = {}
 
 
-def _provider(resource: Any, override: Optional[str]) -> str:
-    """The provider of the resource's client, cached per (client, base URL object)."""
-    if override:
-        return override
+def _endpoint(resource: Any, override: Optional[str]) -> Tuple[str, Optional[str]]:
+    """(provider, server host) of the resource's client, cached per (client, base URL object)."""
     client = getattr(resource, "_client", None)
     base_url = getattr(client, "base_url", "")
     key = (id(client), id(base_url))
     try:
-        return _providers[key]
+        return _endpoints[key]
     except KeyError:
-        if len(_providers) > 256:  # clients come and go: keep it bounded
-            _providers.clear()
-        name = _providers[key] = provider_for(base_url, None)
-        return name
+        if len(_endpoints) > 256:  # clients come and go: keep it bounded
+            _endpoints.clear()
+        host = getattr(base_url, "host", None)
+        if not isinstance(host, str):
+            host = urlsplit(str(base_url)).hostname
+        found = _endpoints[key] = (provider_for(base_url, override), host or None)
+        return found
 
 
 def _resolve_types() -> None:
@@ -173,7 +174,7 @@ def _start(rt: Runtime, handler: Any, instance: Any, kwargs: Any) -> Optional[Ca
             return None
         model = kwargs.get("model")
         model = model if isinstance(model, str) else None
-        provider = _provider(instance, rt.provider_name)
+        provider, server = _endpoint(instance, rt.provider_name)
         operation = handler.operation
         attrs = {
             A.GEN_AI_OPERATION_NAME: operation,
@@ -182,6 +183,8 @@ def _start(rt: Runtime, handler: Any, instance: Any, kwargs: Any) -> Optional[Ca
         }
         if model:
             attrs[A.GEN_AI_REQUEST_MODEL] = model
+        if server:
+            attrs[A.SERVER_ADDRESS] = server
         stream = kwargs.get("stream") is True
         if stream:
             attrs[A.GEN_AI_REQUEST_STREAM] = True
@@ -190,7 +193,9 @@ def _start(rt: Runtime, handler: Any, instance: Any, kwargs: Any) -> Optional[Ca
             f"{operation} {model}" if model else operation, kind=SpanKind.CLIENT, attributes=attrs
         )
         call = Call(rt, span, operation, provider, model)
+        call.server = server
         call.stream = stream
+        _propagate(span, kwargs)
         call.prompt = handler.prompt(kwargs)
         sink = rt.content
         if sink is not None and span.is_recording():
@@ -295,28 +300,31 @@ def _async_wrapper(rt: Runtime, handler: Any) -> Callable[..., Any]:
     return wrapper
 
 
+def _propagate(span: Any, kwargs: Any) -> None:
+    """``traceparent`` and the session baggage, through the SDK's own ``extra_headers`` (a new
+    dict: the caller's is never mutated; a header the caller set wins). Every attempt, retries
+    included, carries them; setting them on the built request instead costs far more per call."""
+    sc = span.get_span_context()
+    if not sc.is_valid:
+        return
+    given = kwargs.get("extra_headers")
+    headers = dict(given) if given else {}
+    lower = {str(k).lower() for k in headers} if headers else ()
+    if "traceparent" not in lower:
+        headers["traceparent"] = (
+            f"00-{sc.trace_id:032x}-{sc.span_id:016x}-{int(sc.trace_flags):02x}"
+        )
+    entries = baggage.get_all()
+    if entries and "baggage" not in lower:
+        headers["baggage"] = ",".join(f"{k}={_quote(str(v))}" for k, v in entries.items())
+    kwargs["extra_headers"] = headers
+
+
 def _build_request_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-    request = wrapped(*args, **kwargs)
     call = _current.get()
-    if call is None:
-        return request
-    try:
-        call.attempts += 1
-        headers = request.headers
-        if call.server is None:
-            host = getattr(request.url, "host", None)
-            call.server = host if isinstance(host, str) else urlsplit(str(request.url)).hostname
-        sc = call.span.get_span_context()
-        if sc.is_valid:
-            headers["traceparent"] = (
-                f"00-{sc.trace_id:032x}-{sc.span_id:016x}-{int(sc.trace_flags):02x}"
-            )
-        entries = baggage.get_all()
-        if entries:
-            headers["baggage"] = ",".join(f"{k}={_quote(str(v))}" for k, v in entries.items())
-    except Exception as exc:
-        _guard.record_error("openai request headers", exc)
-    return request
+    if call is not None:
+        call.attempts += 1  # one per attempt: the SDK builds a request for each
+    return wrapped(*args, **kwargs)
 
 
 def _quote(value: str) -> str:
