@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from llmobs_testing.servers import free_port
 
 from llmobs_probe.cli import bootstrap_dir
 from llmobs_semconv import attributes as A
+from llmobs_testing.servers import free_port
 
 APPS = Path(__file__).parent / "apps"
 GUNICORN = Path(sys.executable).parent / "gunicorn"
