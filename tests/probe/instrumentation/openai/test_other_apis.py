@@ -92,11 +92,12 @@ def _response(text: str, status: str = "completed") -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def responses_url() -> Iterator[str]:
-    from llmobs_testing.servers import serve_app
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response, StreamingResponse
     from starlette.routing import Route
+
+    from llmobs_testing.servers import serve_app
 
     words = ["streams ", "are ", "fun"]
 
