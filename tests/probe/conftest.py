@@ -246,3 +246,16 @@ def traced(
     """An instrumented openai SDK exporting to a fresh receiver."""
     endpoint, received = receiver
     return probe_factory(endpoint), received
+
+
+@pytest.fixture(autouse=True)
+def _collect_clients() -> Iterator[None]:
+    """Collect each test's SDK clients (and their pooled sockets) when it ends, quietly, so a
+    socket left to the garbage collector never surfaces as a warning inside a later test."""
+    yield
+    import gc
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
