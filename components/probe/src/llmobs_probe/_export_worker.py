@@ -78,8 +78,8 @@ class ExportWorker:
         queue.append(span)
         if self._thread is None:
             self._start()
-        elif len(queue) >= self._max_batch and self._wake is not None:
-            self._wake.set()
+        elif len(queue) >= self._max_batch:
+            self._wake_up()
 
     def put_log(self, record: Any, size: int = 0) -> None:
         """Queue a log record (a content chunk of ``size`` bytes); drop and count it when the
@@ -92,10 +92,8 @@ class ExportWorker:
         queue.append((size, record))
         if self._thread is None:
             self._start()
-        elif self._wake is not None and (
-            len(queue) >= self._max_batch or self._log_bytes >= self._max_log_bytes // 4
-        ):
-            self._wake.set()
+        elif len(queue) >= self._max_batch or self._log_bytes >= self._max_log_bytes // 4:
+            self._wake_up()
 
     def put_measurement(self, item: Any) -> None:
         """Queue one call's metric measurements; folded into instruments on the worker."""
@@ -112,6 +110,16 @@ class ExportWorker:
         self._fold = fold
 
     # ---------------------------------------------------------------- worker
+    def _wake_up(self) -> None:
+        """A batch is ready: wake the worker, or replace it if it died (a green thread can be
+        killed by its hub, e.g. after gevent's fork hooks met threads in a preloaded master)."""
+        thread = self._thread
+        if thread is not None and not thread.is_alive() and not self._stopping:
+            self._thread = None
+            self._start()
+        elif self._wake is not None:
+            self._wake.set()
+
     def _start(self) -> None:
         # No lock: under gevent, Thread.start() yields to the hub, and a lock held across that
         # yield (a real one, created before the patch) deadlocks the next greenlet waiting for
