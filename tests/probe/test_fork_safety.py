@@ -36,10 +36,12 @@ def _get(url: str) -> dict[str, Any]:
 
     req = urllib.request.Request(url, headers={"baggage": "session.id=web-session"})
     try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
+        with urllib.request.urlopen(req, timeout=15) as resp:
             return dict(json.loads(resp.read()))
     except urllib.error.HTTPError as exc:  # the app's own trouble under load, not the probe's
         exc.close()
+        return {}
+    except TimeoutError:  # one slow request; a stuck worker still fails: its pid never shows
         return {}
 
 
