@@ -6,8 +6,8 @@ again into a ``ReadableSpan`` at ``end()``; for an LLM call that is most of the 
 the current context) and the same ids (the provider's id generator), so ``traceparent``, content
 records and child spans are exactly as with an SDK span; but its attributes are a plain dict, and
 the ``ReadableSpan`` the exporters need is built by the export worker (:meth:`LightSpan.readable`).
-The span is current only while the SDK sends its request, so an HTTP client instrumentation's
-span (httpx, with openai < 3) is its child.
+The span is never made current (that costs more than the rest of the call's bookkeeping); an
+HTTP client instrumentation's span (httpx, with openai < 3) is its sibling in the same trace.
 """
 
 from __future__ import annotations

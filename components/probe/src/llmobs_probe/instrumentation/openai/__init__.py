@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import wrapt
 from opentelemetry import baggage, context
-from opentelemetry.trace import SpanKind, set_span_in_context
+from opentelemetry.trace import SpanKind
 
 from llmobs_probe import _guard
 from llmobs_probe._call import Call
@@ -267,15 +267,12 @@ def _sync_wrapper(rt: Runtime, handler: Any) -> Callable[..., Any]:
         if call is None:
             return wrapped(*args, **kwargs)
         token = _current.set(call)
-        # Current for the SDK's HTTP request: an httpx instrumentation's span is its child.
-        otel_token = context.attach(set_span_in_context(call.span))
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as exc:
             call.finish(error=exc)
             raise
         finally:
-            context.detach(otel_token)
             _current.reset(token)
         return _after(call, handler, result, False)
 
@@ -289,14 +286,12 @@ def _async_wrapper(rt: Runtime, handler: Any) -> Callable[..., Any]:
             if call is None:
                 return await wrapped(*args, **kwargs)
             token = _current.set(call)
-            otel_token = context.attach(set_span_in_context(call.span))
             try:
                 result = await wrapped(*args, **kwargs)
             except BaseException as exc:
                 call.finish(error=exc)
                 raise
             finally:
-                context.detach(otel_token)
                 _current.reset(token)
             return _after(call, handler, result, True)
 
