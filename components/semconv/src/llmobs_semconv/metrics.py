@@ -116,3 +116,10 @@ DCGM_FB_FREE: Final = "DCGM_FI_DEV_FB_FREE"
 DCGM_POWER_USAGE: Final = "DCGM_FI_DEV_POWER_USAGE"
 DCGM_GPU_TEMP: Final = "DCGM_FI_DEV_GPU_TEMP"
 DCGM_SM_CLOCK: Final = "DCGM_FI_DEV_SM_CLOCK"
+
+# --- llmobs probe self-telemetry (counters, attributes PROBE_SIGNAL and PROBE_REASON) ---
+PROBE_DROPPED: Final = "llmobs.probe.dropped"  # telemetry items the probe dropped, {item}
+PROBE_ERRORS: Final = "llmobs.probe.errors"  # exceptions caught inside the probe, {error}
+PROBE_SIGNAL: Final = "llmobs.probe.signal"  # attribute: traces | metrics | logs
+PROBE_REASON: Final = "llmobs.probe.reason"  # attribute: queue_full | export_failed | ...
+UNIT_ITEM: Final = "{item}"

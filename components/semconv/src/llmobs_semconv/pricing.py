@@ -7,6 +7,8 @@ A file overriding the defaults is JSON: ``{"models": [{"pattern": ..., "input": 
 its entries are tried before the shipped defaults.
 """
 
+from __future__ import annotations
+
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -25,6 +27,13 @@ class ModelPrice:
 
     def matches(self, model: str) -> bool:
         return re.fullmatch(self.pattern, model, flags=re.IGNORECASE) is not None
+
+    def cost(self, input_tokens: int, output_tokens: int, cached_input_tokens: int = 0) -> Cost:
+        """Cost of one call at these prices; input tokens include the cached ones."""
+        cached = min(max(cached_input_tokens, 0), max(input_tokens, 0))
+        cached_price = self.input if self.cached_input is None else self.cached_input
+        input_usd = ((input_tokens - cached) * self.input + cached * cached_price) / 1e6
+        return Cost(input_usd=input_usd, output_usd=output_tokens * self.output / 1e6)
 
 
 @dataclass(frozen=True)
@@ -91,18 +100,15 @@ class PriceTable:
         entry = self.price(model)
         if entry is None:
             return None
-        cached = min(max(cached_input_tokens, 0), max(input_tokens, 0))
-        cached_price = entry.input if entry.cached_input is None else entry.cached_input
-        input_usd = ((input_tokens - cached) * entry.input + cached * cached_price) / 1e6
-        return Cost(input_usd=input_usd, output_usd=output_tokens * entry.output / 1e6)
+        return entry.cost(input_tokens, output_tokens, cached_input_tokens)
 
     @classmethod
-    def with_overrides(cls, entries: Sequence[ModelPrice]) -> "PriceTable":
+    def with_overrides(cls, entries: Sequence[ModelPrice]) -> PriceTable:
         """Overrides first, then the shipped defaults."""
         return cls(list(entries) + list(DEFAULT_PRICES))
 
     @classmethod
-    def from_json(cls, text: str) -> "PriceTable":
+    def from_json(cls, text: str) -> PriceTable:
         """Parse an override file; raises ValueError naming the entry and field that are wrong."""
         try:
             doc: Any = json.loads(text)

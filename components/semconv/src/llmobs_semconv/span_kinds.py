@@ -4,6 +4,8 @@ GenAI kinds follow OpenInference's list plus ``WORKFLOW`` and ``MCP``; a span of
 its plain OTel kind (``SERVER``, ``CLIENT``, ``INTERNAL``, ``PRODUCER``, ``CONSUMER``).
 """
 
+from __future__ import annotations
+
 from typing import Final
 
 LLM: Final = "LLM"

@@ -1,0 +1,1 @@
+"""Instrumentations the probe owns (one subpackage per library)."""

@@ -1,0 +1,1 @@
+"""Unmodified applications the probe instruments from outside (subprocess tests)."""

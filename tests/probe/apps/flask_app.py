@@ -1,0 +1,34 @@
+"""A Flask app as users write it: an outgoing HTTP call and an LLM call per request.
+
+The only line that knows about telemetry tags the server span with the worker's pid, so the test
+can tell the gunicorn workers apart.
+"""
+
+import os
+
+import openai
+import requests
+from flask import Flask, jsonify
+from opentelemetry import trace
+
+SIM_URL = os.environ["SIM_URL"]
+app = Flask(__name__)
+_clients: dict = {}  # type: ignore[type-arg]
+
+
+def client() -> openai.OpenAI:
+    # Created in the worker, after the fork (and after gevent's patch): never share a
+    # connection pool between pre-forked workers.
+    if "openai" not in _clients:
+        _clients["openai"] = openai.OpenAI(base_url=SIM_URL + "/v1", api_key="k", max_retries=0)
+    return _clients["openai"]  # type: ignore[no-any-return]
+
+
+@app.route("/chat")
+def chat():  # type: ignore[no-untyped-def]
+    trace.get_current_span().set_attribute("test.pid", os.getpid())
+    requests.get(SIM_URL + "/health", timeout=5)
+    result = client().chat.completions.create(
+        model="fast-model", messages=[{"role": "user", "content": "hi"}]
+    )
+    return jsonify(pid=os.getpid(), id=result.id)
