@@ -235,6 +235,8 @@ def test_traceparent_reaches_the_server(sim_url: str, traced: Any) -> None:
     version, trace_id, parent_id, flags = row["traceparent"].split("-")
     assert (version, trace_id, parent_id) == ("00", span["trace_id"], span["span_id"])
     assert int(flags, 16) & 1 == 1  # sampled
+    # A gateway on the way learns this call is recorded here (the store then counts it once).
+    assert row["headers"][A.HEADER_CALLER_SPAN_ID] == span["span_id"]
 
 
 def test_session_and_user_reach_spans_and_the_server(sim_url: str, traced: Any) -> None:

@@ -314,6 +314,10 @@ def _propagate(span: Any, kwargs: Any) -> None:
         headers["traceparent"] = (
             f"00-{sc.trace_id:032x}-{sc.span_id:016x}-{int(sc.trace_flags):02x}"
         )
+    if sc.trace_flags.sampled:
+        # This call is recorded here: a gateway on the way marks its own span of it, so the store
+        # counts the call's requests, tokens and cost once.
+        headers[A.HEADER_CALLER_SPAN_ID] = f"{sc.span_id:016x}"
     entries = baggage.get_all()
     if entries and "baggage" not in lower:
         headers["baggage"] = ",".join(f"{k}={_quote(str(v))}" for k, v in entries.items())
