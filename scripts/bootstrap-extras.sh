@@ -2,4 +2,18 @@
 # Prerequisites beyond the Python workspace (later issues add theirs here): each step says what it
 # does, is skipped when already satisfied, and under CI=true a failure fails the run.
 set -euo pipefail
+
+# --- web UI browser tests (issue 8): Debian's chromium, driven by Playwright (never `playwright
+# install`: the browser comes from the distribution, so no download from a CDN is needed).
+if [ ! -x /usr/bin/chromium ]; then
+	echo "installing Debian's chromium for the browser tests (apt-get install -y chromium)"
+	if ! { command -v apt-get >/dev/null 2>&1 &&
+		{ [ "$(id -u)" = 0 ] && SUDO="" || SUDO="sudo -n"; } &&
+		$SUDO apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 ||
+		{ $SUDO apt-get update >/dev/null 2>&1 &&
+			$SUDO apt-get install -y --no-install-recommends chromium >/dev/null 2>&1; }; }; then
+		echo "could not install chromium: the browser tests will skip (apt-get install -y chromium)" >&2
+		if [ "${CI:-}" = "true" ]; then exit 1; fi
+	fi
+fi
 exit 0
