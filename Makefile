@@ -57,5 +57,15 @@ wheels:
 		$(UV) build --quiet --wheel --out-dir dist $$p; done
 	@ls dist
 
+# The web UI has no build step; its one library (Apache ECharts) is vendored, with its licence, into
+# the store's static dir so `make demo` never needs npm. `make ui` refreshes it from the lock file.
+UI_VENDOR := components/store/src/llmobs_store/ui/static/vendor
+ui:
+	$(call say,vendoring the web UI's chart library (npm ci; components/store/ui))
+	@cd components/store/ui && npm ci --no-audit --no-fund --ignore-scripts --silent
+	@cp components/store/ui/node_modules/echarts/dist/echarts.common.min.js $(UI_VENDOR)/
+	@cp components/store/ui/node_modules/echarts/LICENSE $(UI_VENDOR)/ECHARTS-LICENSE
+	@cp components/store/ui/node_modules/echarts/NOTICE $(UI_VENDOR)/ECHARTS-NOTICE
+
 clean:
 	rm -rf dist .llmobs .pytest_cache .mypy_cache .ruff_cache
