@@ -109,7 +109,9 @@ class Chatbot:
             stream=True,
             stream_options={"include_usage": True},
             max_tokens=tokens,
-            extra_headers=conv.headers,
+            # The simulator's length control (the gateway forwards x-sim-* in the demo); a real
+            # model server ignores it and max_tokens bounds the answer.
+            extra_headers={**conv.headers, "x-sim-output-tokens": str(tokens)},
         )
         parts: list[str] = []
         for chunk in stream:

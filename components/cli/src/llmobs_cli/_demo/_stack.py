@@ -174,7 +174,12 @@ class Stack:
             "LLMOBS_STORE_DB": f"chdb://{self.data_dir / 'data'}",
             "LLMOBS_STORE_SPOOL_DIR": str(self.data_dir / "spool"),
         }
-        fast, slow = (":".join(map(str, m)) for m in (FAST_MODEL, SLOW_MODEL))
+        models = [
+            {"name": name, "ttft_s": ttft, "itl_s": itl, "default_output_tokens": 80}
+            for name, ttft, itl in (FAST_MODEL, SLOW_MODEL)
+        ]
+        sim_env = {"LLMOBS_SIM_MODELS": json.dumps([*models, {"name": EMBEDDING_MODEL}])}
+        flaky_env = {"LLMOBS_SIM_MODELS": json.dumps(models[:1])}
         routing = {
             "upstreams": [
                 {
@@ -197,6 +202,11 @@ class Stack:
         config = self.data_dir / "gateway.json"
         config.write_text(json.dumps(routing, indent=2), encoding="utf-8")
         gateway = f"http://127.0.0.1:{gw_port}"
+        # Export often so the UI fills quickly; forward the simulator's x-sim-* length control.
+        gateway_env = {
+            "LLMOBS_EXPORT_INTERVAL_S": "5",
+            "LLMOBS_FORWARD_HEADER_PREFIXES": '["x-sim-"]',
+        }
         app_env = {
             "OTEL_SERVICE_NAME": "demo-chatbot",
             "OTEL_EXPORTER_OTLP_ENDPOINT": self.store_url,
@@ -216,21 +226,9 @@ class Stack:
             ),
             Service(
                 "simulator",
-                _llmobs(
-                    "simulator",
-                    "serve",
-                    "--port",
-                    str(sim_port),
-                    "--model",
-                    fast,
-                    "--model",
-                    slow,
-                    "--model",
-                    EMBEDDING_MODEL,
-                    "--seed",
-                    "1",
-                ),
+                _llmobs("simulator", "serve", "--port", str(sim_port), "--seed", "1"),
                 http_ok(f"http://127.0.0.1:{sim_port}/v1/models"),
+                env=sim_env,
             ),
             Service(
                 "flaky-simulator",
@@ -239,14 +237,13 @@ class Stack:
                     "serve",
                     "--port",
                     str(flaky_port),
-                    "--model",
-                    fast,
-                    "--error-rate",
-                    str(FLAKY_ERROR_RATE),
                     "--seed",
                     "2",
+                    "--error-rate",
+                    str(FLAKY_ERROR_RATE),
                 ),
                 http_ok(f"http://127.0.0.1:{flaky_port}/v1/models"),
+                env=flaky_env,
             ),
             Service(
                 "gateway",
@@ -262,7 +259,7 @@ class Stack:
                     "--capture-content",
                 ),
                 http_ok(f"{gateway}/healthz"),
-                env={"LLMOBS_EXPORT_INTERVAL_S": "5"},
+                env=gateway_env,
             ),
             Service(
                 "app",
