@@ -18,7 +18,6 @@ from llmobs_semconv import attributes as A
 from llmobs_semconv import span_kinds
 from llmobs_semconv.pricing import PriceTable
 
-_tracer = trace.get_tracer("llmobs.demo")
 _prices = PriceTable()
 
 PRICE_TOOL = {
@@ -72,13 +71,17 @@ class Conversation:
 class Chatbot:
     """Retrieval-augmented answers through the gateway, with a tool and a (buggy) agent."""
 
-    def __init__(self, client: Any, index: DocumentIndex) -> None:
+    def __init__(
+        self, client: Any, index: DocumentIndex, tracer: trace.Tracer | None = None
+    ) -> None:
         self._client = client
         self._index = index
+        # The global tracer (the probe's, under llmobs-instrument) unless a test passes its own.
+        self._tracer = tracer or trace.get_tracer("llmobs.demo")
 
     def turn(self, conv: Conversation, question: str, answer_tokens: int, use_tool: bool) -> str:
         """Answer one user message: retrieve, maybe call the price tool, stream the answer."""
-        with _tracer.start_as_current_span("chat docs-assistant") as span:
+        with self._tracer.start_as_current_span("chat docs-assistant") as span:
             span.set_attribute(A.LLMOBS_SPAN_KIND, span_kinds.CHAIN)
             span.set_attribute(A.GEN_AI_CONVERSATION_ID, conv.session_id)
             docs = self._index.search(question)
@@ -134,7 +137,7 @@ class Chatbot:
         if not message.tool_calls:
             return messages
         call = message.tool_calls[0]
-        result = run_tool(call.function.name, call.function.arguments, call.id)
+        result = run_tool(self._tracer, call.function.name, call.function.arguments, call.id)
         return [
             *messages,
             {"role": "assistant", "content": None, "tool_calls": [call.model_dump()]},
@@ -144,7 +147,7 @@ class Chatbot:
     def research(self, conv: Conversation, question: str) -> int:
         """A research agent with a deliberate bug: it drops each tool result, so the model asks
         for the same search again until the step limit — the loop the UI flags. Returns steps."""
-        with _tracer.start_as_current_span("invoke_agent research-agent") as span:
+        with self._tracer.start_as_current_span("invoke_agent research-agent") as span:
             span.set_attribute(A.GEN_AI_OPERATION_NAME, A.OP_INVOKE_AGENT)
             span.set_attribute(A.LLMOBS_SPAN_KIND, span_kinds.AGENT)
             span.set_attribute(A.GEN_AI_AGENT_NAME, "research-agent")
@@ -166,7 +169,9 @@ class Chatbot:
                 if not message.tool_calls:
                     break
                 call = message.tool_calls[0]
-                result = run_tool(call.function.name, call.function.arguments, call.id)
+                result = run_tool(
+                    self._tracer, call.function.name, call.function.arguments, call.id
+                )
                 # The bug: the result goes into a copy, so `messages` never changes and the
                 # model, seeing the same prompt, asks for the same call again.
                 _ = [*messages, {"role": "tool", "tool_call_id": call.id, "content": result}]
@@ -176,9 +181,9 @@ class Chatbot:
             return steps
 
 
-def run_tool(name: str, arguments: str, call_id: str) -> str:
+def run_tool(tracer: trace.Tracer, name: str, arguments: str, call_id: str) -> str:
     """Execute one tool call (recorded as a TOOL span with its arguments and result)."""
-    with _tracer.start_as_current_span(f"execute_tool {name}") as span:
+    with tracer.start_as_current_span(f"execute_tool {name}") as span:
         span.set_attribute(A.GEN_AI_OPERATION_NAME, A.OP_EXECUTE_TOOL)
         span.set_attribute(A.LLMOBS_SPAN_KIND, span_kinds.TOOL)
         span.set_attribute(A.GEN_AI_TOOL_NAME, name)

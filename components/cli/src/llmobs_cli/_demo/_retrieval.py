@@ -13,7 +13,6 @@ from llmobs_semconv import attributes as A
 from llmobs_semconv import span_kinds
 
 EMBEDDING_MODEL = "text-embedding-3-small"
-_tracer = trace.get_tracer("llmobs.demo")
 
 
 @dataclass(frozen=True)
@@ -34,8 +33,11 @@ def load_corpus() -> list[Document]:
 class DocumentIndex:
     """Cosine-similarity search over the corpus; vectors come from the embeddings endpoint."""
 
-    def __init__(self, client: Any, documents: list[Document]) -> None:
+    def __init__(
+        self, client: Any, documents: list[Document], tracer: trace.Tracer | None = None
+    ) -> None:
         self._client = client
+        self._tracer = tracer or trace.get_tracer("llmobs.demo")
         self.documents = documents
         vectors = self._embed([f"{d.title}. {d.text}" for d in documents])
         self._index = Index(ndim=vectors.shape[1], metric="cos")
@@ -47,7 +49,7 @@ class DocumentIndex:
 
     def search(self, question: str, k: int = 3) -> list[Document]:
         """Embed the question and return the k nearest documents (a RETRIEVER span)."""
-        with _tracer.start_as_current_span("retrieval demo-docs") as span:
+        with self._tracer.start_as_current_span("retrieval demo-docs") as span:
             span.set_attribute(A.GEN_AI_OPERATION_NAME, A.OP_RETRIEVAL)
             span.set_attribute(A.LLMOBS_SPAN_KIND, span_kinds.RETRIEVER)
             span.set_attribute(A.GEN_AI_DATA_SOURCE_ID, "demo-docs")
