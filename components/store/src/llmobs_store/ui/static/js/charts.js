@@ -41,6 +41,21 @@ function valueAxis(fmt, name) {
   return { type: "value", name, nameTextStyle: { color: "#6b7189", align: "left" }, ...axisStyle, axisLabel: { color: "#6b7189", formatter: fmt } };
 }
 
+// The store returns only buckets that had data; put the empty ones back (zero for counts, a gap
+// for latencies) from the first bucket to the end of the window, so quiet minutes look quiet.
+export function fillBuckets(rows, bucketS, endMs, zeroKeys) {
+  if (!rows.length) return rows;
+  const step = bucketS * 1000;
+  const byT = new Map(rows.map((r) => [r.t, r]));
+  const first = Math.min(...rows.map((r) => r.t));
+  const last = Math.max(Math.max(...rows.map((r) => r.t)), Math.floor(endMs / step) * step);
+  const out = [];
+  for (let t = first; t <= last && out.length < 5000; t += step) {
+    out.push(byT.get(t) || Object.fromEntries([["t", t], ...zeroKeys.map((k) => [k, 0])]));
+  }
+  return out;
+}
+
 // A time series: lines (or bars) of fields of `rows` keyed by row.t (unix ms).
 export function timeChart(node, rows, series, opts = {}) {
   const fmt = opts.format || ((v) => v);
@@ -59,7 +74,7 @@ export function timeChart(node, rows, series, opts = {}) {
       barMaxWidth: 14,
       itemStyle: s.colour ? { color: s.colour } : undefined,
       lineStyle: s.colour ? { color: s.colour, width: 2 } : { width: 2 },
-      connectNulls: true,
+      connectNulls: false,
       data: rows.map((r) => [r.t, s.value(r)]),
       z: i,
     })),

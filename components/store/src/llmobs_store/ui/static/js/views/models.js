@@ -1,14 +1,15 @@
 // Models side by side: TTFT, TPOT, latency percentiles and throughput; the slowest to first token
 // is called out, and each model links to its traces and to its slow requests.
 import { api } from "../api.js";
-import { groupedBars, timeChart, PALETTE } from "../charts.js";
+import { groupedBars, timeChart, fillBuckets, PALETTE } from "../charts.js";
 import { html, raw, section, empty, fmtInt, fmtMs, fmtPct, href } from "../ui.js";
 
 export async function models(root, params, ctx) {
   ctx.setCrumbs([{ label: "Models" }]);
   const w = ctx.window();
   root.innerHTML = '<div id="body"></div>';
-  return section(root.querySelector("#body"), () => api.models({ ...w, bucket_s: ctx.bucket() }), (d, node) => {
+  const bucket = ctx.bucket();
+  return section(root.querySelector("#body"), () => api.models({ ...w, bucket_s: bucket }), (d, node) => {
     const items = (d.items || []).slice().sort((a, b) => (b.ttft_p95_ms ?? -1) - (a.ttft_p95_ms ?? -1));
     if (!items.length) {
       node.innerHTML = String(empty("No model calls in this time range", "Model calls appear once an instrumented app or the gateway sends spans."));
@@ -61,11 +62,11 @@ export async function models(root, params, ctx) {
       { format: (v) => (v ?? 0).toFixed(1), onClick: toTraces });
     const series = d.series || [];
     const times = [...new Set(series.map((r) => r.t))].sort((a, b) => a - b);
-    const rows = times.map((t) => {
+    const rows = fillBuckets(times.map((t) => {
       const row = { t };
       series.filter((r) => r.t === t).forEach((r) => { row[r.model] = r.ttft_p95_ms; });
       return row;
-    });
+    }), bucket, w.end, []);
     timeChart(c("trend"), rows, names.map((n, i) => ({ name: n, value: (r) => r[n] ?? null, colour: PALETTE[i % PALETTE.length] })), { format: fmtMs });
   });
 }

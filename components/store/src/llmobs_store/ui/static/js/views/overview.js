@@ -1,7 +1,7 @@
 // Overview: the headline numbers, their trend, and the three questions a newcomer asks first —
 // which model is slowest to first token, which session cost the most, what did a looping agent do.
 import { api } from "../api.js";
-import { timeChart } from "../charts.js";
+import { timeChart, fillBuckets } from "../charts.js";
 import { html, raw, section, empty, fmtInt, fmtCompact, fmtMs, fmtUsd, fmtPct, href, bar, shortId, fmtAgo } from "../ui.js";
 
 export async function overview(root, params, ctx) {
@@ -27,7 +27,7 @@ export async function overview(root, params, ctx) {
 
   return Promise.all([
     section($("kpis"), () => overviewData, (d) => kpis(d.totals || {})),
-    section($("charts"), () => overviewData, (d, node) => charts(node, d.series || [])),
+    section($("charts"), () => overviewData, (d, node) => charts(node, fillBuckets(d.series || [], p.bucket_s, p.end, ["requests", "errors", "input_tokens", "output_tokens", "cost_usd"]))),
     section($("slow"), () => api.models(p), (d) => slowest(d.items || [])),
     section($("costly"), () => api.usage({ ...w, group_by: "session", limit: 5 }), (d) => costly(d.items || [])),
     section($("loops"), () => api.loops(w), (d) => loops(d.items || [])),

@@ -102,7 +102,7 @@ function lastUser(text) {
 function answer(text) {
   const msgs = parseMessages(text);
   if (!msgs) return text || "";
-  return msgs.map(flat).join("\n");
+  return msgs.map(flat).filter(Boolean).join("\n");
 }
 
 function parseMessages(text) {

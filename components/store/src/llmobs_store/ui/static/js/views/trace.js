@@ -175,6 +175,9 @@ function content(c) {
     return html`<div class="msgs">${msgs.map(message)}</div>`;
   }
   if (parsed && typeof parsed === "object" && "role" in parsed) return html`<div class="msgs">${message(parsed)}</div>`;
+  if (parsed && typeof parsed === "object" && ("tool_calls" in parsed || "content" in parsed)) {
+    return html`<div class="msgs">${message({ role: "assistant", ...parsed })}</div>`;
+  }
   if (parsed !== null) return html`<pre class="json">${JSON.stringify(parsed, null, 2)}</pre>`;
   return html`<div class="msg assistant">${c.text}</div>`;
 }

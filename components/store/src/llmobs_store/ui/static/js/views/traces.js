@@ -59,6 +59,14 @@ export async function traceList(root, params, ctx) {
   return Promise.all([options, listing]);
 }
 
+// Chat models first (what a person scans for), embedding models after, dimmer.
+function models(list) {
+  const all = list || [];
+  const chat = all.filter((m) => !/embed/i.test(m));
+  const other = all.filter((m) => /embed/i.test(m));
+  return html`${chat.map((m) => html`<span class="chip model">${m}</span>`)}${other.map((m) => html`<span class="chip" title="${m}">${m.length > 14 ? m.slice(0, 13) + "…" : m}</span>`)}`;
+}
+
 function fill(select, values, chosen) {
   const all = new Set(values.filter(Boolean));
   if (chosen) all.add(chosen);
@@ -84,15 +92,15 @@ function table(d, loopIds, q, offset) {
       <td class="mono">${fmtTime(t.start_ms)}</td>
       <td class="trunc"><a href="#/traces/${encodeURIComponent(t.trace_id)}">${t.name || shortId(t.trace_id)}</a>
         ${loopIds.has(t.trace_id) ? raw('<span class="pill-loop" title="an agent repeated the same tool call">↻ loop</span>') : ""}</td>
-      <td>${t.service}</td>
-      <td>${(t.models || []).map((m) => html`<span class="chip model">${m}</span>`)}</td>
+      <td class="nowrap">${t.service}</td>
+      <td class="nowrap">${models(t.models)}</td>
       <td class="num"><div style="display:flex;gap:8px;align-items:center;justify-content:flex-end">${bar(t.duration_ms || 0, maxDur)}${fmtMs(t.duration_ms)}</div></td>
       <td class="num">${fmtMs(t.ttft_ms)}</td>
       <td class="num">${fmtInt(t.span_count)}</td>
       <td class="num">${fmtCompact(t.input_tokens)} / ${fmtCompact(t.output_tokens)}</td>
       <td class="num">${fmtUsd(t.cost_usd)}</td>
       <td>${statusCell(t.status)}</td>
-      <td class="trunc">${t.session_id ? html`<a class="mono" href="#/sessions/${encodeURIComponent(t.session_id)}">${t.session_id}</a>` : raw('<span class="muted">–</span>')}</td>
+      <td class="trunc narrow">${t.session_id ? html`<a class="mono" href="#/sessions/${encodeURIComponent(t.session_id)}">${t.session_id}</a>` : raw('<span class="muted">–</span>')}</td>
     </tr>`)}</tbody></table>
     <div class="pager">
       ${offset > 0 ? html`<a class="btn" href="${href("/traces", { ...q, offset: Math.max(0, offset - PAGE) })}">← Newer</a>` : ""}
