@@ -108,13 +108,17 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             if line.startswith("UI ready at "):
                 ready.set()
 
-    threading.Thread(target=pump, daemon=True).start()
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
     deadline = time.monotonic() + START_TIMEOUT_S
     while not ready.is_set() and process.poll() is None and time.monotonic() < deadline:
         ready.wait(0.5)
     if not ready.is_set():
         process.kill()
         process.wait(timeout=30)
+        reader.join(timeout=10)
+        assert process.stdout is not None
+        process.stdout.close()
         pytest.fail("llmobs demo did not print its UI address:\n" + "\n".join(lines[-40:]))
     running = Demo(process, f"http://127.0.0.1:{port}")
     running.output = lines
@@ -128,6 +132,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             process.kill()
             process.wait(timeout=30)
             code = -9
+        reader.join(timeout=10)
+        assert process.stdout is not None
+        process.stdout.close()
         (ARTIFACTS / "demo-output.txt").parent.mkdir(parents=True, exist_ok=True)
         (ARTIFACTS / "demo-output.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
         assert code == 0, "the demo did not stop cleanly on Ctrl-C:\n" + "\n".join(lines[-30:])

@@ -68,8 +68,9 @@ def test_models_view_names_the_slowest_model_and_links_to_its_slow_requests(
     assert f"model={SLOW_MODEL}" in p.url
     assert "min_duration_ms=" in p.url
     assert p.locator("select[name=model]").input_value() == SLOW_MODEL
-    for i in range(p.locator("[data-testid=trace-row]").count()):
-        assert SLOW_MODEL in p.locator("[data-testid=trace-row]").nth(i).inner_text().split()
+    rows = p.locator("[data-testid=trace-row]")
+    for i in range(rows.count()):
+        assert SLOW_MODEL in rows.nth(i).locator(".chip.model").all_inner_texts()
 
 
 def test_trace_search_opens_a_joined_waterfall(traffic: Demo, page: Page) -> None:

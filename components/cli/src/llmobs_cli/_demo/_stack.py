@@ -103,6 +103,7 @@ class Service:
             if self.on_line is not None:
                 self.on_line(raw.decode("utf-8", "replace").rstrip())
         log.close()
+        self.process.stdout.close()
 
     def wait_ready(self) -> float:
         """Block until ready; raises StackError when it exits or takes longer than startup_s."""
