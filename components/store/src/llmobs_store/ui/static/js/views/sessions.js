@@ -46,7 +46,17 @@ export async function sessionList(root, params, ctx) {
 export async function sessionDetail(root, params, ctx) {
   ctx.setCrumbs([{ label: "Sessions", href: "#/sessions" }, { label: params.id }]);
   root.innerHTML = '<div id="body"></div>';
-  return section(root.querySelector("#body"), () => api.session(params.id), (d, node) => {
+  const load = async () => {
+    const d = await api.session(params.id);
+    const starts = (d.turns || []).map((t) => t.start_ms);
+    let looped = new Map();
+    if (starts.length) {
+      const l = await api.loops({ start: Math.min(...starts) - 60000, end: Date.now() + 60000 }).catch(() => ({ items: [] }));
+      looped = new Map((l.items || []).map((x) => [x.trace_id, x]));
+    }
+    return { d, looped };
+  };
+  return section(root.querySelector("#body"), load, ({ d, looped }, node) => {
     const turns = d.turns || [];
     if (!turns.length) {
       node.innerHTML = String(empty("This session has no turns", "Turns appear once their traces reach the store."));
@@ -68,7 +78,8 @@ export async function sessionDetail(root, params, ctx) {
       </div>
       <div class="card flush section" data-testid="conversation"><h2>Conversation</h2>
         ${turns.map((t, i) => html`<div class="turn" data-testid="turn">
-          <div><div class="turn-n">Turn ${i + 1}</div>
+          <div><div class="turn-n">Turn ${i + 1}
+            ${looped.has(t.trace_id) ? html`<a class="pill-loop" href="#/traces/${encodeURIComponent(t.trace_id)}" title="the agent repeated ${looped.get(t.trace_id).tool_name} with the same arguments">↻ agent loop: ${looped.get(t.trace_id).tool_name} × ${looped.get(t.trace_id).repeats}</a>` : ""}</div>
             <div class="msgs"><div class="msg user"><span class="role">user</span>${lastUser(t.input) || raw('<span class="muted">prompt not captured</span>')}</div>
             <div class="msg assistant"><span class="role">assistant</span>${answer(t.output) || raw('<span class="muted">completion not captured</span>')}</div></div></div>
           <div class="meta">
@@ -112,15 +123,18 @@ function parseMessages(text) {
     if (Array.isArray(v)) return v.filter((m) => m && typeof m === "object");
     if (v && Array.isArray(v.messages)) return v.messages;
     if (v && typeof v === "object" && "role" in v) return [v];
+    if (v && typeof v === "object" && ("tool_calls" in v || "content" in v)) return [{ role: "assistant", ...v }];
   } catch { /* plain text */ }
   return null;
 }
 
 function flat(m) {
   if (!m) return "";
-  if (typeof m.content === "string") return m.content;
+  if (typeof m.content === "string" && m.content) return m.content;
   if (Array.isArray(m.content)) return m.content.map((p) => p.text ?? "").join("");
   if (Array.isArray(m.parts)) return m.parts.map((p) => p.content ?? p.text ?? (p.type === "tool_call" ? `→ ${p.name}(…)` : "")).join("");
-  if (Array.isArray(m.tool_calls)) return m.tool_calls.map((tc) => `→ tool call ${(tc.function || tc).name}`).join("\n");
+  if (Array.isArray(m.tool_calls)) {
+    return m.tool_calls.map((tc) => { const f = tc.function || tc; return `→ tool call ${f.name}(${f.arguments ?? ""})`; }).join("\n");
+  }
   return "";
 }
