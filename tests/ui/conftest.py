@@ -6,6 +6,7 @@ flows, then stop the demo with SIGINT (Ctrl-C) and check it exits cleanly. Scree
 ``artifacts/ui/`` (git-ignored) for people to look at.
 """
 
+import importlib.util
 import os
 import signal
 import socket
@@ -74,8 +75,23 @@ class Demo:
         raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
+# The demo runs every component; until they have all landed, say which one is missing.
+COMPONENTS = {
+    "llmobs_store.app": "the store",
+    "llmobs_gateway.app": "the gateway",
+    "llmobs_probe.bootstrap": "the probe",
+    "llmobs_testing.simulator": "the model-server simulator",
+}
+
+
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    for module, what in COMPONENTS.items():
+        require(
+            importlib.util.find_spec(module) is not None,
+            f"{what} ({module})",
+            "git merge main once it has landed",
+        )
     data_dir = tmp_path_factory.mktemp("demo")
     port = _free_port()
     process = subprocess.Popen(
