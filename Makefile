@@ -22,7 +22,7 @@ bootstrap:
 		echo "uv not found: installing it with pip"; python3 -m pip install --quiet --user uv; }
 	$(call say,installing the workspace (uv sync --frozen))
 	@$(UV) sync --frozen --all-packages --quiet
-	@bash scripts/bootstrap-extras.sh
+	@LLMOBS_MAKE_GOALS="$(MAKECMDGOALS)" bash scripts/bootstrap-extras.sh
 
 demo: bootstrap
 	$(call say,starting the llmobs demo (Ctrl-C to stop))

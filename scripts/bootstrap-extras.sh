@@ -5,7 +5,10 @@ set -euo pipefail
 
 # --- web UI browser tests (issue 8): Debian's chromium, driven by Playwright (never `playwright
 # install`: the browser comes from the distribution, so no download from a CDN is needed).
-if [ ! -x /usr/bin/chromium ]; then
+# `make demo` alone needs no browser: skip the download there so the demo starts quickly.
+if [ "${LLMOBS_MAKE_GOALS:-}" = "demo" ]; then
+	: # the demo's UI is opened in the user's own browser
+elif [ ! -x /usr/bin/chromium ]; then
 	echo "installing Debian's chromium for the browser tests (apt-get install -y chromium)"
 	if ! { command -v apt-get >/dev/null 2>&1 &&
 		{ [ "$(id -u)" = 0 ] && SUDO="" || SUDO="sudo -n"; } &&
