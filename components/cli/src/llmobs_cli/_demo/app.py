@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
             if time.monotonic() > deadline:
                 print(f"demo app: the gateway did not answer: {exc}", file=sys.stderr)
                 return 2
-            stop.wait(1.0)
+            # One line per try, so the demo's "not ready" message shows why (its log's tail).
+            print(f"waiting for the gateway's embeddings: {type(exc).__name__}: {exc}", flush=True)
+            stop.wait(2.0)
     if index is None:
         return 0
     print(f"index ready: {len(index.documents)} documents", flush=True)
