@@ -117,7 +117,10 @@ function render(node, t, spans, loops, q) {
     const row = ev.target.closest(".wf-row");
     if (row) select(row.dataset.span);
   });
-  const first = (q.span && spans.find((s) => s.span_id === q.span)) || errs.find((s) => (s.kind || "").toUpperCase() === "LLM") || llm.find((s) => s.layer === "app") || llm[0] || root;
+  // Open on what a person looks for first: a failed model call, else the streamed answer.
+  const streamed = llm.filter((s) => s.ttft_ms);
+  const first = (q.span && spans.find((s) => s.span_id === q.span)) || errs.find(isLlm)
+    || streamed.find((s) => s.layer === "app") || streamed[0] || llm.find((s) => s.layer === "app") || llm[0] || root;
   select(first.span_id);
 }
 
