@@ -111,7 +111,7 @@ class Chatbot:
             messages=messages,
             stream=True,
             stream_options={"include_usage": True},
-            max_tokens=tokens,
+            max_tokens=tokens + 32,  # room to finish: the answer ends with "stop", not "length"
             # The simulator's length control (the gateway forwards x-sim-* in the demo); a real
             # model server ignores it and max_tokens bounds the answer.
             extra_headers={**conv.headers, "x-sim-output-tokens": str(tokens)},

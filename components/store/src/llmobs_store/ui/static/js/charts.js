@@ -43,11 +43,15 @@ function valueAxis(fmt, name) {
 
 // The store returns only buckets that had data; put the empty ones back (zero for counts, a gap
 // for latencies) from the first bucket to the end of the window, so quiet minutes look quiet.
-export function fillBuckets(rows, bucketS, endMs, zeroKeys) {
+// At least MIN_BUCKETS are shown (within the window), so a young demo's first minute is not two
+// giant bars with their labels on top of each other.
+const MIN_BUCKETS = 24;
+export function fillBuckets(rows, bucketS, endMs, zeroKeys, startMs = 0) {
   if (!rows.length) return rows;
   const step = bucketS * 1000;
   const byT = new Map(rows.map((r) => [r.t, r]));
-  const first = Math.min(...rows.map((r) => r.t));
+  const earliest = Math.ceil(startMs / step) * step;
+  const first = Math.max(earliest, Math.min(Math.min(...rows.map((r) => r.t)), Math.floor(endMs / step) * step - (MIN_BUCKETS - 1) * step));
   const last = Math.max(Math.max(...rows.map((r) => r.t)), Math.floor(endMs / step) * step);
   const out = [];
   for (let t = first; t <= last && out.length < 5000; t += step) {

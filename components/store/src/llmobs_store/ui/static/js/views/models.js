@@ -66,7 +66,7 @@ export async function models(root, params, ctx) {
       const row = { t };
       series.filter((r) => r.t === t).forEach((r) => { row[r.model] = r.ttft_p95_ms; });
       return row;
-    }), bucket, w.end, []);
+    }), bucket, w.end, [], w.start);
     timeChart(c("trend"), rows, names.map((n, i) => ({ name: n, value: (r) => r[n] ?? null, colour: PALETTE[i % PALETTE.length] })), { format: fmtMs });
   });
 }

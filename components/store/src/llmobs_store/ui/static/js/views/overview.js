@@ -27,9 +27,9 @@ export async function overview(root, params, ctx) {
 
   return Promise.all([
     section($("kpis"), () => overviewData, (d) => kpis(d.totals || {})),
-    section($("charts"), () => overviewData, (d, node) => charts(node, fillBuckets(d.series || [], p.bucket_s, p.end, ["requests", "errors", "input_tokens", "output_tokens", "cost_usd"]))),
+    section($("charts"), () => overviewData, (d, node) => charts(node, fillBuckets(d.series || [], p.bucket_s, p.end, ["requests", "errors", "input_tokens", "output_tokens", "cost_usd"], p.start))),
     section($("slow"), () => api.models(p), (d) => slowest(d.items || [])),
-    section($("costly"), () => api.usage({ ...w, group_by: "session", limit: 5 }), (d) => costly(d.items || [])),
+    section($("costly"), () => api.usage({ ...w, group_by: "session", limit: 6 }), (d) => costly(d.items || [])),
     section($("loops"), () => api.loops(w), (d) => loops(d.items || [])),
     section($("errs"), () => api.errors({ ...w, limit: 8 }), (d) => errors(d.items || [])),
   ]);
@@ -88,7 +88,8 @@ function slowest(items) {
     <div class="sub" style="margin-top:6px"><a href="#/models">Compare models →</a></div>`;
 }
 
-function costly(items) {
+function costly(all) {
+  const items = all.filter((s) => s.key).slice(0, 5); // calls outside any session have no key
   if (!items.length) return empty("No sessions yet", "Sessions come from session.id baggage or the x-llmobs-session-id header.");
   const max = Math.max(...items.map((s) => s.cost_usd || 0));
   return html`<ul class="list">${items.map((s) => html`
