@@ -151,11 +151,16 @@ function spanDetail(s) {
     </div>
     ${toolArgs ? html`<h2>Tool call arguments</h2><pre class="json">${pretty(toolArgs)}</pre>` : ""}
     ${toolResult ? html`<h2>Tool result</h2><pre class="json">${pretty(toolResult)}</pre>` : ""}
-    <div class="grid g2">
+    ${hasContent(s) ? html`<div class="grid g2">
       <div><h2>Prompt ${completeness(s.content?.input)}</h2><div class="contentbox" data-testid="prompt">${content(s.content?.input)}</div></div>
       <div><h2>Completion ${completeness(s.content?.output)}</h2><div class="contentbox" data-testid="completion">${content(s.content?.output)}</div></div>
-    </div>
+    </div>` : ""}
     <details style="margin-top:12px"><summary class="sub">All attributes (${Object.keys(attrs).length})</summary><pre class="json">${JSON.stringify(attrs, null, 2)}</pre></details>`;
+}
+
+// Prompts and completions belong to model calls; other spans show them only when they have some.
+function hasContent(s) {
+  return ["LLM", "EMBEDDING"].includes(String(s.kind || "").toUpperCase()) || !!(s.content?.input || s.content?.output);
 }
 
 function completeness(c) {
