@@ -179,6 +179,23 @@ def test_a_failing_api_shows_an_error_with_retry(traffic: Demo, page: Page) -> N
     assert hits
 
 
+def test_a_slow_api_shows_loading_then_the_data(traffic: Demo, page: Page) -> None:
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:  # keep the request unanswered until the test lets it go
+        held.append(route)
+
+    page.page.route("**/api/v1/sessions*", hold)
+    p = page.page
+    p.goto(f"{page.base}/#/sessions")
+    p.wait_for_selector("[data-testid=session-list] [data-state=loading]", state="visible")
+    assert held
+    for route in held:
+        route.continue_()
+    page.page.unroute("**/api/v1/sessions*")
+    p.wait_for_selector("[data-testid=session-row]")
+
+
 def test_unknown_route_says_so(traffic: Demo, page: Page) -> None:
     p = page.open("/nowhere", "[data-state=empty]")
     assert "No such page" in p.inner_text("body")
