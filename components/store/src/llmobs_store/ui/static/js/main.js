@@ -102,7 +102,9 @@ rangeSelect.addEventListener("change", () => { localStorage.setItem("llmobs.rang
 document.getElementById("refresh").addEventListener("click", () => render());
 setInterval(() => {
   // Only views without selection state refresh themselves; a trace or session stays as it is.
-  if (liveBox.checked && current && !current.params.id && document.visibilityState === "visible") render({ quiet: true });
+  // Nor while a person is typing in a filter: a redraw would throw their input away.
+  const typing = viewNode.contains(document.activeElement) && /^(INPUT|SELECT|TEXTAREA)$/.test(document.activeElement.tagName);
+  if (liveBox.checked && current && !current.params.id && !typing && document.visibilityState === "visible") render({ quiet: true });
 }, LIVE_EVERY_MS);
 
 render();
