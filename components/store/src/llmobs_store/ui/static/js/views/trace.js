@@ -98,7 +98,8 @@ function render(node, t, spans, loops, q) {
               ${model ? html`<span class="chip model">${model}</span>` : ""}
               ${s.layer ? html`<span class="sub">${s.layer}</span>` : ""}
               ${isError(s.status) ? raw('<span class="pill-err">error</span>') : ""}
-              ${looped ? raw('<span class="pill-loop">↻</span>') : ""}</div>
+              ${looped ? raw('<span class="pill-loop">↻</span>') : ""}
+              ${failover(s)}</div>
             <div class="wf-track"><div class="wf-bar" style="left:${left.toFixed(2)}%;width:${width.toFixed(2)}%;background:${raw(isError(s.status) ? "var(--err)" : kindColour(s.kind))}"></div>
               ${s.ttft_ms ? html`<div class="wf-ttft" title="first token after ${fmtMs(s.ttft_ms)}" style="left:${(((s.start_ms - t0 + s.ttft_ms) / total) * 100).toFixed(2)}%"></div>` : ""}</div>
             <div class="wf-dur">${fmtMs(s.duration_ms ?? (s.end_ms - s.start_ms))}</div></div>`;
@@ -122,6 +123,14 @@ function render(node, t, spans, loops, q) {
   const first = (q.span && spans.find((s) => s.span_id === q.span)) || errs.find(isLlm)
     || streamed.find((s) => s.layer === "app") || streamed[0] || llm.find((s) => s.layer === "app") || llm[0] || root;
   select(first.span_id);
+}
+
+// The gateway tried more than one upstream: the first failed and it failed over.
+function failover(s) {
+  const attempts = Number((s.attributes || {})["llmobs.gateway.attempts"] || 1);
+  if (attempts <= 1) return "";
+  const upstream = (s.attributes || {})["llmobs.gateway.upstream"];
+  return html`<span class="pill-warn" title="the gateway failed over: ${attempts} attempts">⇄ failover${upstream ? " → " + upstream : ""}</span>`;
 }
 
 function kv(label, value) {
