@@ -107,6 +107,22 @@ def test_trace_search_opens_a_joined_waterfall(traffic: Demo, page: Page) -> Non
     page.shot("trace")
 
 
+def test_gateway_failover_shows_on_the_span(traffic: Demo, page: Page) -> None:
+    # The flaky upstream fails ~30% of gpt-4o-mini calls; the gateway retries the other one.
+    def failed_over() -> str | None:
+        for item in traffic.api("traces", model=FAST_MODEL, limit=60)["items"]:
+            for span in traffic.api(f"traces/{item['trace_id']}")["spans"]:
+                if int(span["attributes"].get("llmobs.gateway.attempts", 1)) > 1:
+                    return str(item["trace_id"])
+        return None
+
+    trace_id = traffic.wait_for("a call the gateway failed over", failed_over)
+    p = page.open(f"/traces/{trace_id}", "[data-testid=span-row]")
+    pill = p.locator("[data-testid=span-row] .pill-warn").first
+    assert "failover" in pill.inner_text()
+    assert "sim-main" in pill.inner_text()
+
+
 def test_loop_is_flagged_and_its_trace_shows_the_repeated_tool_call(
     traffic: Demo, page: Page
 ) -> None:
