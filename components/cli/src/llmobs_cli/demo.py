@@ -57,11 +57,16 @@ def demo(
     services = stack.plan()
     began = time.monotonic()
     try:
-        for service in services:
-            with console.status(f"starting {service.name}…", spinner="dots"):
-                service.start(data_dir / "logs")
-                took = service.wait_ready()
-            console.print(f"[green]✓[/green] {service.name} ready [dim]({took:.1f}s)[/dim]")
+        # Services that depend on nothing start together; the gateway needs its upstreams, the
+        # app needs the gateway.
+        for stage in (services[:3], services[3:4], services[4:]):
+            names = ", ".join(s.name for s in stage)
+            with console.status(f"starting {names}…", spinner="dots"):
+                for service in stage:
+                    service.start(data_dir / "logs")
+                for service in stage:
+                    took = service.wait_ready()
+                    console.print(f"[green]✓[/green] {service.name} ready [dim]({took:.1f}s)[/dim]")
         ui = f"{stack.store_url}/"
         console.print(
             Panel.fit(

@@ -79,9 +79,11 @@ class Service:
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     _reader: threading.Thread | None = None
+    _started_at: float = 0.0
 
     def start(self, logs: Path) -> None:
         self.log_path = logs / f"{self.name}.log"
+        self._started_at = time.monotonic()
         log = self.log_path.open("ab")
         # A new session: Ctrl-C reaches the demo only, which then stops the services in order.
         self.process = subprocess.Popen(
@@ -106,9 +108,10 @@ class Service:
         self.process.stdout.close()
 
     def wait_ready(self) -> float:
-        """Block until ready; raises StackError when it exits or takes longer than startup_s."""
+        """Block until ready (returns seconds since start); StackError when it exits or takes
+        longer than startup_s."""
         assert self.process is not None
-        started = time.monotonic()
+        started = self._started_at
         while time.monotonic() - started < self.startup_s:
             if self.process.poll() is not None:
                 raise StackError(
