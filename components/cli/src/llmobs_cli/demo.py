@@ -6,8 +6,10 @@ under ``llmobs-instrument`` driven by simulated users. Prints the UI address, ru
 ``--duration``, then stops everything in reverse order so the last spans are flushed.
 """
 
+import signal
 import time
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -45,6 +47,8 @@ def demo(
     from llmobs_cli._demo._stack import Stack, StackError, port_is_free
 
     console = Console(highlight=False)
+    # `kill`, `timeout` and service managers send SIGTERM: stop the services as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
     if not port_is_free(port):
         console.print(
             f"[red]llmobs demo: error: --port {port} is in use[/red] (another llmobs store or "
@@ -98,6 +102,10 @@ def demo(
         f"stopped: {c['turns']} turns ({c['tool']} with a tool call, {c['agent']} agent "
         f"runs, {c['failed']} failed). The data stays in {data_dir}."
     )
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def _run(stack: "Stack", duration: float | None, console: "Console") -> None:

@@ -5,6 +5,7 @@ Ports are free ones found at run time, except the store's (its UI address is pri
 stay stable: 4318 unless ``--port``). Each service logs to ``<data-dir>/logs/<name>.log``.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -51,6 +52,18 @@ def port_is_free(port: int) -> bool:
         return True
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: on Linux, get SIGTERM if the demo itself is killed (-9), so no
+    service outlives it holding its port. Elsewhere the demo's own stop() is all there is."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def _llmobs(*args: str) -> list[str]:
     return [sys.executable, "-m", "llmobs_cli.main", *args]
 
@@ -92,6 +105,7 @@ class Service:
             stderr=subprocess.STDOUT,
             env={**os.environ, **self.env},
             start_new_session=True,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only calls prctl, safe after fork
         )
         self._reader = threading.Thread(target=self._pump, args=(log,), daemon=True)
         self._reader.start()
