@@ -24,19 +24,19 @@ export async function models(root, params, ctx) {
         TTFT p95 <b>${fmtMs(slow.ttft_p95_ms)}</b>${streamed.length > 1 ? html`, ${(slow.ttft_p95_ms / Math.max(1e-9, fast.ttft_p95_ms)).toFixed(1)}× <b>${fast.model}</b> (${fmtMs(fast.ttft_p95_ms)})` : ""}.
         <a href="${href("/traces", { model: slow.model, min_duration_ms: Math.round(slow.latency_p95_ms || 0) })}">See its slowest requests →</a></div>` : ""}
       <div class="card flush" data-testid="model-table"><table class="data"><thead><tr>
-        <th>Model</th><th>Provider</th><th class="num">Requests</th><th class="num">Errors</th>
+        <th>Model</th><th class="num">Requests</th><th class="num">Errors</th>
         <th class="num">TTFT p50</th><th class="num">TTFT p95</th><th class="num">TTFT p99</th>
         <th class="num">TPOT p50</th><th class="num">TPOT p95</th><th class="num">Gap p95</th>
         <th class="num">Latency p50</th><th class="num">Latency p95</th><th class="num">Output tok/s</th><th></th></tr></thead><tbody>
         ${items.map((m) => html`<tr class="${slow && m.model === slow.model && streamed.length > 1 ? "worst" : ""}" data-testid="model-row">
-          <td class="nowrap"><a href="${href("/traces", { model: m.model })}"><b>${m.model}</b></a></td><td>${m.provider || "–"}</td>
+          <td class="nowrap"><a href="${href("/traces", { model: m.model })}"><b>${m.model}</b></a> <span class="sub">${m.provider || ""}</span></td>
           <td class="num">${fmtInt(m.requests)}</td>
           <td class="num">${m.errors ? html`<span class="pill-err">${fmtInt(m.errors)} (${fmtPct(m.errors / Math.max(1, m.requests))})</span>` : "0"}</td>
           <td class="num">${fmtMs(m.ttft_p50_ms)}</td><td class="num"><b>${fmtMs(m.ttft_p95_ms)}</b></td><td class="num">${fmtMs(m.ttft_p99_ms)}</td>
           <td class="num">${fmtMs(m.tpot_p50_ms)}</td><td class="num">${fmtMs(m.tpot_p95_ms)}</td><td class="num">${fmtMs(m.tbt_p95_ms)}</td>
           <td class="num">${fmtMs(m.latency_p50_ms)}</td><td class="num">${fmtMs(m.latency_p95_ms)}</td>
           <td class="num">${m.output_tokens_per_s ? m.output_tokens_per_s.toFixed(1) : "–"}</td>
-          <td class="nowrap"><a href="${href("/traces", { model: m.model, min_duration_ms: Math.round(m.latency_p95_ms || 0) })}" title="requests slower than this model's p95">slow requests →</a></td></tr>`)}
+          <td class="nowrap"><a href="${href("/traces", { model: m.model, min_duration_ms: Math.round(m.latency_p95_ms || 0) })}" title="this model's requests slower than its p95 latency">slowest →</a></td></tr>`)}
       </tbody></table></div>
       ${names.length ? html`<div class="grid g2 section">
         <div class="card"><h2>Time to first token <span class="sub">p50 / p95 / p99 — click a bar for its traces</span></h2><div class="chart" data-c="ttft"></div></div>
