@@ -57,7 +57,7 @@ def test_models_view_names_the_slowest_model_and_links_to_its_slow_requests(
     callout = p.locator("[data-testid=slowest-callout]").inner_text()
     assert callout.startswith(f"{SLOW_MODEL} is the slowest to first token")
     rows = p.locator("[data-testid=model-row]")
-    names = [rows.nth(i).locator("td").first.inner_text() for i in range(rows.count())]
+    names = [rows.nth(i).locator("td a").first.inner_text() for i in range(rows.count())]
     assert {SLOW_MODEL, FAST_MODEL} <= set(names)
     assert p.locator(".chart canvas").count() >= 4
     page.shot("models")
