@@ -43,7 +43,7 @@ export async function usage(root, params, ctx) {
         <th>${GROUPS[group]}</th><th class="num">Requests</th><th class="num">Input tokens</th><th class="num">Output tokens</th>
         <th class="num">Input cost</th><th class="num">Output cost</th><th class="num">Cost</th><th class="num">Share</th></tr></thead><tbody>
         ${items.map((i) => {
-          const to = link(i.key);
+          const to = i.key ? link(i.key) : null; // "(none)": calls without this dimension
           return html`<tr data-testid="usage-row"><td class="trunc">${to ? html`<a href="${to}">${i.key || "(none)"}</a>` : i.key || "(none)"}</td>
             <td class="num">${fmtInt(i.requests)}</td><td class="num">${fmtInt(i.input_tokens)}</td><td class="num">${fmtInt(i.output_tokens)}</td>
             <td class="num">${fmtUsd(i.input_cost_usd)}</td><td class="num">${fmtUsd(i.output_cost_usd)}</td><td class="num"><b>${fmtUsd(i.cost_usd)}</b></td>
@@ -51,7 +51,7 @@ export async function usage(root, params, ctx) {
         })}
       </tbody></table></div>`);
     const keys = top.map((i) => i.key || "(none)");
-    const open = (idx) => { const to = link(top[idx].key); if (to) location.hash = to; };
+    const open = (idx) => { const to = top[idx].key ? link(top[idx].key) : null; if (to) location.hash = to; };
     groupedBars(node.querySelector("[data-c=cost]"), keys, [
       { name: "input", data: top.map((i) => i.input_cost_usd || 0), stack: "c", colour: "#0891b2" },
       { name: "output", data: top.map((i) => i.output_cost_usd || 0), stack: "c", colour: "#4f46e5" },
