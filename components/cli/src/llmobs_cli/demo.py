@@ -50,20 +50,19 @@ def demo(
     # `kill`, `timeout` and service managers send SIGTERM: stop the services as Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)
     if not port_is_free(port):
-        console.print(
-            f"[red]llmobs demo: error: --port {port} is in use[/red] (another llmobs store or "
-            f"demo?). Stop it, or pick another port: llmobs demo --port {port + 1}"
+        typer.echo(
+            f"llmobs demo: error: --port {port} is in use (another llmobs store or demo?); "
+            f"stop it, or pick another port: llmobs demo --port {port + 1}",
+            err=True,
         )
         raise typer.Exit(2)
     data_dir = data_dir.resolve()
     (data_dir / "logs").mkdir(parents=True, exist_ok=True)
     stack = Stack(data_dir=data_dir, store_port=port, users=users)
-    services = stack.plan()
+    stack.plan()
     began = time.monotonic()
     try:
-        # Services that depend on nothing start together; the gateway needs its upstreams, the
-        # app needs the gateway.
-        for stage in (services[:3], services[3:4], services[4:]):
+        for stage in stack.stages():
             names = ", ".join(s.name for s in stage)
             with console.status(f"starting {names}…", spinner="dots"):
                 for service in stage:

@@ -300,6 +300,16 @@ class Stack:
         ]
         return self.services
 
+    def stages(self) -> list[list[Service]]:
+        """Start order: what depends on nothing starts together (store, simulators), then the
+        gateway (it needs its upstreams), then the app (it needs the gateway)."""
+        by_name = {s.name: s for s in self.services}
+        return [
+            [by_name["store"], by_name["simulator"], by_name["flaky-simulator"]],
+            [by_name["gateway"]],
+            [by_name["app"]],
+        ]
+
     def _app_line(self, line: str) -> None:
         if line.startswith("index ready"):
             self.app_ready.set()
