@@ -67,5 +67,16 @@ ui:
 	@cp components/store/ui/node_modules/echarts/LICENSE $(UI_VENDOR)/ECHARTS-LICENSE
 	@cp components/store/ui/node_modules/echarts/NOTICE $(UI_VENDOR)/ECHARTS-NOTICE
 
+# Container images (operator, store, gateway, probe init). Needs a Docker (or podman/buildah)
+# engine, which these development machines lack: see README "Images".
+IMAGE_REGISTRY ?= ghcr.io/llmobs
+IMAGE_TAG ?= 0.1.0
+CONTAINER_TOOL ?= docker
+images:
+	$(call say,building the operator/store/gateway/probe images (tag $(IMAGE_TAG)))
+	@command -v $(CONTAINER_TOOL) >/dev/null 2>&1 || { echo "make images: $(CONTAINER_TOOL) not found (set CONTAINER_TOOL=podman, or see README)" >&2; exit 2; }
+	@for name in operator store gateway probe; do \
+		$(CONTAINER_TOOL) build -f docker/$$name.Dockerfile -t $(IMAGE_REGISTRY)/$$name:$(IMAGE_TAG) . || exit 1; done
+
 clean:
 	rm -rf dist .llmobs .pytest_cache .mypy_cache .ruff_cache

@@ -1,22 +1,62 @@
 #!/usr/bin/env bash
-# Prerequisites beyond the Python workspace (later issues add theirs here): each step says what it
-# does, is skipped when already satisfied, and under CI=true a failure fails the run.
+# Prerequisites beyond the Python workspace: each step says what it does, is skipped when already
+# satisfied, and under CI=true a failure fails the run (elsewhere the tests that need it skip
+# loudly, saying what to install).
 set -euo pipefail
 
-# --- web UI browser tests (issue 8): Debian's chromium, driven by Playwright (never `playwright
-# install`: the browser comes from the distribution, so no download from a CDN is needed).
-# `make demo` alone needs no browser: skip the download there so the demo starts quickly.
+# `make demo` needs nothing here (no browser, no peers, no helm): skip it all so a fresh machine
+# reaches the demo in a minute or two. The Makefile passes its goals in LLMOBS_MAKE_GOALS.
 if [ "${LLMOBS_MAKE_GOALS:-}" = "demo" ]; then
-	: # the demo's UI is opened in the user's own browser
-elif [ ! -x /usr/bin/chromium ]; then
-	echo "installing Debian's chromium for the browser tests (apt-get install -y chromium)"
-	if ! { command -v apt-get >/dev/null 2>&1 &&
-		{ [ "$(id -u)" = 0 ] && SUDO="" || SUDO="sudo -n"; } &&
-		$SUDO apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 ||
-		{ $SUDO apt-get update >/dev/null 2>&1 &&
-			$SUDO apt-get install -y --no-install-recommends chromium >/dev/null 2>&1; }; }; then
-		echo "could not install chromium: the browser tests will skip (apt-get install -y chromium)" >&2
-		if [ "${CI:-}" = "true" ]; then exit 1; fi
-	fi
+    exit 0
 fi
+
+CACHE="${LLMOBS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/llmobs}"
+step_failed() {  # $1: what failed
+    if [ "${CI:-}" = "true" ]; then echo "bootstrap: $1 failed (CI=true: failing)" >&2; exit 1; fi
+    echo "bootstrap: $1 failed; tests that need it will be skipped" >&2
+}
+
+# --- testing: llm-d-inference-sim, the third-party peer of the model-server simulator, built once
+# into ~/.cache/llmobs/bin by llmobs_testing.peers (minutes the first time) ---
+if command -v go >/dev/null 2>&1; then
+    echo "bootstrap: llm-d-inference-sim (built if missing)"
+    .venv/bin/python -c 'from llmobs_testing.peers import llm_d_sim_binary; print(llm_d_sim_binary())' \
+        || step_failed "building llm-d-inference-sim"
+else
+    step_failed "llm-d-inference-sim (no go toolchain to build it)"
+fi
+
+# --- operator: helm (helm lint / helm template tests of charts/llmobs) ---
+HELM_VERSION=v3.21.4
+HELM_BIN="$CACHE/helm-$HELM_VERSION/helm"
+if [ -x "$HELM_BIN" ]; then
+    echo "bootstrap: helm $HELM_VERSION present ($HELM_BIN)"
+elif command -v go >/dev/null 2>&1; then
+    echo "bootstrap: building helm $HELM_VERSION with go (one-off, a few minutes) into $HELM_BIN"
+    mkdir -p "$(dirname "$HELM_BIN")"
+    if GOTOOLCHAIN=local CGO_ENABLED=0 GOBIN="$(dirname "$HELM_BIN")" \
+        nice go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"; then
+        echo "bootstrap: helm built"
+    else
+        step_failed "building helm"
+    fi
+else
+    step_failed "helm (no go toolchain to build it)"
+fi
+
+# --- web UI browser tests (tests/ui): Debian's chromium, driven by Playwright (never `playwright
+# install`: the browser comes from the distribution, no download from a CDN) ---
+if [ -x /usr/bin/chromium ]; then
+    echo "bootstrap: chromium present (/usr/bin/chromium)"
+else
+    echo "bootstrap: installing Debian's chromium for the browser tests (apt-get install -y chromium)"
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo -n"; fi
+    if ! { command -v apt-get >/dev/null 2>&1 && {
+        $SUDO apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 ||
+            { $SUDO apt-get update >/dev/null 2>&1 &&
+                $SUDO apt-get install -y --no-install-recommends chromium >/dev/null 2>&1; }; }; }; then
+        step_failed "installing chromium (apt-get install -y chromium)"
+    fi
+fi
+
 exit 0

@@ -1,5 +1,6 @@
 """``llmobs simulator serve``: help, one-line errors naming the flag, and a real server."""
 
+import os
 import subprocess
 import sys
 import time
@@ -30,6 +31,27 @@ def test_help_lists_the_flags() -> None:
 )
 def test_bad_flag_is_one_line_naming_it(args: list[str], named: str) -> None:
     result = subprocess.run([*LLMOBS, *args], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert named in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"LLMOBS_SIM_ERROR_RATE": "3"}, "LLMOBS_SIM_ERROR_RATE"),
+        ({"LLMOBS_SIM_MODELS": "[not json"}, "models"),
+    ],
+)
+def test_bad_environment_setting_is_one_line_naming_it(env: dict[str, str], named: str) -> None:
+    result = subprocess.run(
+        [*LLMOBS, "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr

@@ -6,6 +6,7 @@ and chunk shapes, include_usage, usage, TTFT/ITL honoured, and the shared vLLM m
 
 import itertools
 import statistics
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
+from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from llmobs_semconv import metrics as names
@@ -54,12 +56,14 @@ def llm_d_binary() -> Path:
 @pytest.fixture(scope="module", params=["llmobs", "llm-d"])
 def peer(request: pytest.FixtureRequest) -> Iterator[str]:
     if request.param == "llmobs":
-        settings = SimulatorSettings(models=[ModelProfile(name=MODEL, ttft_s=TTFT_S, itl_s=ITL_S)])
+        settings = SimulatorSettings(
+            models=[ModelProfile(name=MODEL, ttft_s=TTFT_S, itl_s=ITL_S)], max_concurrent=1
+        )
         with serve_app(create_app(settings)) as url:
             yield url
     else:
         binary = request.getfixturevalue("llm_d_binary")
-        with serve_llm_d_sim(binary, MODEL, TTFT_S, ITL_S) as url:
+        with serve_llm_d_sim(binary, MODEL, ttft_s=TTFT_S, itl_s=ITL_S, max_num_seqs=1) as url:
             yield url
 
 
@@ -152,10 +156,26 @@ def test_ttft_and_itl_honoured(sdk: openai.OpenAI) -> None:
     assert best[1] <= 0.005, f"mean inter-token gap off by {best[1]:.4f}s"
 
 
-def test_metrics_share_the_vllm_names(sdk: openai.OpenAI, peer: str) -> None:
-    sdk.chat.completions.create(model=MODEL, messages=MESSAGES, max_tokens=3)
-    text = httpx.get(peer + "/metrics", timeout=10).text
-    families = {f.name: f for f in text_string_to_metric_families(text)}
+def test_metrics_share_the_vllm_names_and_the_queue_fills(sdk: openai.OpenAI, peer: str) -> None:
+    # Both serve one sequence at a time here: of two concurrent requests, one waits. (llm-d only
+    # exposes its queue-time histogram once a request has waited.)
+    def one() -> None:
+        sdk.chat.completions.create(
+            model=MODEL, messages=MESSAGES, max_tokens=20, extra_body={"ignore_eos": True}
+        )
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    seen_waiting = 0.0
+    deadline = time.monotonic() + 10
+    while any(t.is_alive() for t in threads) and time.monotonic() < deadline:
+        seen_waiting = max(seen_waiting, _sample(peer, names.VLLM_NUM_REQUESTS_WAITING))
+        time.sleep(0.02)
+    for thread in threads:
+        thread.join(10)
+    assert seen_waiting >= 1
+    families = _families(peer)
     samples = {s.name for f in families.values() for s in f.samples}
     for name in SHARED_METRICS:
         assert name in samples or name + "_count" in samples, f"{name} missing"
@@ -163,3 +183,32 @@ def test_metrics_share_the_vllm_names(sdk: openai.OpenAI, peer: str) -> None:
         s.labels.get("model_name") for s in families[names.VLLM_TIME_TO_FIRST_TOKEN_SECONDS].samples
     }
     assert MODEL in labels
+    assert _sample(peer, names.VLLM_REQUEST_QUEUE_TIME_SECONDS + "_sum") > TTFT_S
+
+
+def _families(peer: str) -> dict[str, Metric]:
+    text = httpx.get(peer + "/metrics", timeout=10).text
+    return {f.name: f for f in text_string_to_metric_families(text)}
+
+
+def _sample(peer: str, name: str) -> float:
+    """The sum over label sets of ``name``'s samples (one model here)."""
+    return sum(s.value for f in _families(peer).values() for s in f.samples if s.name == name)
+
+
+def test_binary_is_none_without_go(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("LLMOBS_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert llm_d_sim_binary() is None
+
+
+def test_cached_binary_is_reused_without_building(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("LLMOBS_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no Go: a build would be impossible
+    cached = tmp_path / "bin" / "llm-d-inference-sim-v9.9.9"
+    cached.parent.mkdir()
+    cached.write_text("#!/bin/sh\n")
+    cached.chmod(0o755)
+    assert llm_d_sim_binary("v9.9.9") == cached

@@ -51,6 +51,14 @@ def test_fail_after_breaks_the_stream_after_n_tokens(client: openai.OpenAI) -> N
     assert len(tokens) == 3
 
 
+def test_fail_after_without_streaming_is_a_500(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.InternalServerError) as raised:
+        client.chat.completions.create(
+            model=FAST, messages=MESSAGES, extra_headers={"x-sim-fail-after": "2"}
+        )
+    assert "x-sim-fail-after" in raised.value.message
+
+
 def test_cut_streams_leave_no_error_in_the_server_log(
     client: openai.OpenAI, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -58,6 +58,8 @@ def test_every_vllm_name_after_traffic_and_counters_add_up() -> None:
     success = names.VLLM_REQUEST_SUCCESS_TOTAL
     assert value(samples, success, model_name="m", finished_reason="length") == 1
     assert value(samples, success, model_name="m", finished_reason="stop") == 1
+    tpot = names.VLLM_TIME_PER_OUTPUT_TOKEN_SECONDS_DEPRECATED
+    assert value(samples, tpot + "_count", model_name="m") == 2
     # 3 + 15 gaps between tokens.
     assert value(samples, names.VLLM_INTER_TOKEN_LATENCY_SECONDS + "_count", model_name="m") == 18
     assert value(samples, names.VLLM_NUM_REQUESTS_RUNNING, model_name="m") == 0
@@ -119,3 +121,29 @@ def test_two_simulators_in_one_process_keep_separate_registries() -> None:
             value(scrape(second), names.VLLM_E2E_REQUEST_LATENCY_SECONDS + "_count", model_name="m")
             == 0
         )
+
+
+def test_client_gone_mid_stream_frees_the_slot_and_counts_abort() -> None:
+    settings = SimulatorSettings(models=[ModelProfile(name="m", ttft_s=0.01, itl_s=0.05)])
+    with (
+        serve_app(create_app(settings)) as url,
+        openai.OpenAI(base_url=url + "/v1", api_key="t", max_retries=0) as sdk,
+    ):
+        stream = sdk.chat.completions.create(
+            model="m", messages=MESSAGES, stream=True, extra_headers={"x-sim-output-tokens": "50"}
+        )
+        for index, _chunk in enumerate(stream):
+            if index == 2:
+                break
+        stream.close()  # the client hangs up with ~2.4 s of tokens still to come
+        aborted = 0.0
+        deadline = time.monotonic() + 5
+        while aborted == 0 and time.monotonic() < deadline:
+            samples = scrape(url)
+            aborted = value(
+                samples, names.VLLM_REQUEST_SUCCESS_TOTAL, model_name="m", finished_reason="abort"
+            )
+            time.sleep(0.05)
+    assert aborted == 1
+    assert value(samples, names.VLLM_NUM_REQUESTS_RUNNING, model_name="m") == 0
+    assert value(samples, names.VLLM_GENERATION_TOKENS_TOTAL, model_name="m") < 50

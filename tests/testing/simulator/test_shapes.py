@@ -1,5 +1,6 @@
 """Response and chunk shapes parse with the real openai SDK, and the content follows the request."""
 
+import asyncio
 import base64
 import json
 import math
@@ -288,3 +289,30 @@ def test_bad_requests_are_openai_shaped_4xx(client: openai.OpenAI, sim_url: str)
     )
     assert no_messages.status_code == 400
     assert no_messages.json()["error"]["param"] == "messages"
+
+
+def test_async_client_streaming_and_not(sim_url: str) -> None:
+    async def run() -> tuple[str | None, str, list[str]]:
+        async with openai.AsyncOpenAI(
+            base_url=sim_url + "/v1", api_key="test", max_retries=0
+        ) as sdk:
+            whole = await sdk.chat.completions.create(model=FAST, messages=_user("async hello"))
+            stream = await sdk.chat.completions.create(
+                model=FAST, messages=_user("async hello"), stream=True
+            )
+            streamed = "".join([c.choices[0].delta.content or "" async for c in stream])
+            tool_stream = await sdk.chat.completions.create(
+                model=FAST, messages=_user("weather?"), tools=[WEATHER_TOOL], stream=True
+            )
+            names = [
+                tc.function.name
+                async for c in tool_stream
+                if c.choices and c.choices[0].delta.tool_calls
+                for tc in c.choices[0].delta.tool_calls
+                if tc.function is not None and tc.function.name
+            ]
+            return whole.choices[0].message.content, streamed, names
+
+    whole, streamed, names = asyncio.run(run())
+    assert whole == streamed
+    assert names == ["get_weather"]

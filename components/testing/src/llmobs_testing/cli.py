@@ -81,7 +81,10 @@ def serve(  # noqa: PLR0917 - Typer maps each parameter to a flag
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        typer.echo(f"llmobs simulator serve: error: setting {where}: {first['msg']}", err=True)
+        prefix = (
+            f"setting {where} (flag or LLMOBS_SIM_{where.split('.')[0].upper()}): " if where else ""
+        )
+        typer.echo(f"llmobs simulator serve: error: {prefix}{first['msg']}", err=True)
         raise typer.Exit(2) from None
     names = ", ".join(m.name for m in settings.models)
     typer.echo(f"llmobs simulator: serving {names} on http://{host}:{port}", err=True)

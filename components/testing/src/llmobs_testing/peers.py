@@ -79,7 +79,7 @@ def llm_d_sim_binary(version: str = LLM_D_SIM_VERSION) -> Path | None:
             package = f"{LLM_D_SIM_MODULE}/cmd/llm-d-inference-sim"
             _go(["get", f"{package}@{version}"], work, go)
             built = work / "llm-d-inference-sim"
-            _go(["build", "-trimpath", "-o", str(built), package], work, go)
+            _go(["build", "-o", str(built), package], work, go)
             partial = target.with_name(target.name + ".partial")
             shutil.move(built, partial)
             partial.chmod(0o755)
@@ -88,7 +88,7 @@ def llm_d_sim_binary(version: str = LLM_D_SIM_VERSION) -> Path | None:
 
 
 def llm_d_sim_args(
-    model: str, port: int, ttft_s: float, itl_s: float, max_num_seqs: int = 5
+    model: str, port: int, *, ttft_s: float, itl_s: float, max_num_seqs: int = 5
 ) -> list[str]:
     """Flags for an offline, deterministic-timing llm-d-inference-sim serving ``model``.
 
@@ -111,8 +111,10 @@ def llm_d_sim_args(
 def serve_llm_d_sim(
     binary: Path,
     model: str = "sim-model",
+    *,
     ttft_s: float = 0.05,
     itl_s: float = 0.01,
+    max_num_seqs: int = 5,
     extra_args: Sequence[str] = (),
 ) -> Iterator[str]:
     """Run llm-d-inference-sim on a free port; yield ``http://127.0.0.1:PORT`` once healthy.
@@ -120,7 +122,11 @@ def serve_llm_d_sim(
     It listens on every interface (it has no host flag); traffic here stays on 127.0.0.1.
     """
     port = free_port()
-    args = [str(binary), *llm_d_sim_args(model, port, ttft_s, itl_s), *extra_args]
+    args = [
+        str(binary),
+        *llm_d_sim_args(model, port, ttft_s=ttft_s, itl_s=itl_s, max_num_seqs=max_num_seqs),
+        *extra_args,
+    ]
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)

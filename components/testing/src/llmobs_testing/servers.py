@@ -41,7 +41,8 @@ def serve_app(app: Any, host: str = "127.0.0.1", port: int = 0, **config: Any) -
     uvicorn runs in a daemon thread with its own event loop; the context waits until the server
     has started (lifespan included) and, on exit, asks it to stop and joins the thread. Open
     streams get a short grace period, then are cut. Extra keyword arguments go to
-    ``uvicorn.Config`` (e.g. ``timeout_graceful_shutdown``).
+    ``uvicorn.Config`` (e.g. ``timeout_graceful_shutdown``, or ``lifespan="auto"`` for a bare ASGI
+    app without lifespan support; the default "on" makes a failing lifespan fail the start).
     """
     sock = _bind(host, port)
     real_port = sock.getsockname()[1]

@@ -179,3 +179,5 @@ async def timed_tokens(
             metrics.e2e.labels(label).observe(end - arrival)
             if first_at is not None:
                 metrics.decode.labels(label).observe(end - first_at)
+                if sent > 1:
+                    metrics.tpot.labels(label).observe((last - first_at) / (sent - 1))

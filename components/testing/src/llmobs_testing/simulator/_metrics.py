@@ -61,6 +61,14 @@ class SimMetrics:
             registry=reg,
             buckets=names.SERVER_TPOT_BUCKETS,
         )
+        self.tpot = Histogram(
+            # Deprecated in vLLM in favour of inter-token latency, still read by older dashboards.
+            names.VLLM_TIME_PER_OUTPUT_TOKEN_SECONDS_DEPRECATED,
+            "Mean time per output token after the first, per request (s).",
+            [_LABEL],
+            registry=reg,
+            buckets=names.SERVER_TPOT_BUCKETS,
+        )
         self.e2e = Histogram(
             names.VLLM_E2E_REQUEST_LATENCY_SECONDS,
             "End-to-end request latency (s).",
@@ -103,7 +111,15 @@ class SimMetrics:
         )
         for name in engines:
             # Expose every series from the start, as vLLM does, so a scrape never misses a name.
-            for hist in (self.ttft, self.itl, self.e2e, self.queue, self.prefill, self.decode):
+            for hist in (
+                self.ttft,
+                self.itl,
+                self.tpot,
+                self.e2e,
+                self.queue,
+                self.prefill,
+                self.decode,
+            ):
                 hist.labels(name)
             self.prompt_tokens.labels(name)
             self.generation_tokens.labels(name)

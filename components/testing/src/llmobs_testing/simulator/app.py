@@ -1,10 +1,14 @@
 """The simulator's ASGI app: OpenAI-compatible routes, test-control headers, vLLM ``/metrics``.
 
-Per-request controls (headers): ``x-sim-fail: <status>`` answers that status before the first
-byte; ``x-sim-fail-after: <n>`` cuts a stream abruptly after ``n`` tokens; ``x-sim-output-tokens:
-<n>`` sets the output length (EOS ignored; ``max_tokens`` still cuts it); so does vLLM's body
-field ``ignore_eos: true`` (output runs to ``max_tokens``). ``traceparent`` is
-only recorded (``GET /sim/requests`` lists recent requests), never acted on.
+Per-request controls (headers):
+
+- ``x-sim-fail: <status>`` answers that status before the first byte;
+- ``x-sim-fail-after: <n>`` cuts a stream abruptly after ``n`` tokens (a non-streaming request
+  gets a 500 at that moment instead);
+- ``x-sim-output-tokens: <n>`` sets the text output length (EOS ignored; ``max_tokens`` still
+  cuts it); vLLM's body field ``ignore_eos: true`` makes the output run to ``max_tokens``.
+
+``traceparent`` is only recorded (``GET /sim/requests`` lists recent requests), never acted on.
 """
 
 import asyncio
@@ -159,8 +163,12 @@ class Simulator:
                 media_type="text/event-stream",
                 headers={"cache-control": "no-cache"},
             )
-        async for _ in tokens:
-            pass
+        try:
+            async for _ in tokens:
+                pass
+        except InjectedStreamFailure as exc:
+            # Nothing has been sent yet, so the nearest thing to a cut is a server error.
+            return error_response(500, f"simulated failure: {exc} (x-sim-fail-after)")
         return JSONResponse(plan.response_body())
 
     def _plan(
