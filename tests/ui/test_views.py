@@ -91,8 +91,23 @@ def test_trace_search_opens_a_joined_waterfall(traffic: Demo, page: Page) -> Non
     assert "No traces match" in p.locator("[data-testid=trace-list]").inner_text()
 
     # A chat turn: app spans (probe) and gateway spans in one waterfall, with LLM semantics.
+    # Pick (through the API) a turn whose spans have all arrived — the newest may still be in
+    # flight — from the middle of the first page, then open it by clicking its row.
+    def complete_turn() -> str | None:
+        for item in traffic.api("traces", model=FAST_MODEL, limit=50)["items"][5:40]:
+            spans = traffic.api(f"traces/{item['trace_id']}")["spans"]
+            seen = {(s["kind"], s["layer"]) for s in spans}
+            if {("LLM", "app"), ("LLM", "gateway"), ("RETRIEVER", "app")} <= seen:
+                return str(item["trace_id"])
+        return None
+
+    trace_id = traffic.wait_for("a complete chat turn", complete_turn)
     p = page.open(f"/traces?model={FAST_MODEL}", "[data-testid=trace-row]")
-    p.locator("[data-testid=trace-row] a").first.click()
+    row_link = p.locator(f'[data-testid=trace-row] a[href="#/traces/{trace_id}"]')
+    if row_link.count():
+        row_link.first.click()
+    else:  # pushed off the first page by newer traffic meanwhile
+        page.open(f"/traces/{trace_id}", "[data-testid=span-row]")
     p.wait_for_selector("[data-testid=span-row]")
     page.settle()
     waterfall = p.locator("[data-testid=waterfall]").inner_text().lower()
