@@ -97,7 +97,8 @@ def test_trace_search_opens_a_joined_waterfall(traffic: Demo, page: Page) -> Non
         for item in traffic.api("traces", model=FAST_MODEL, limit=50)["items"][5:40]:
             spans = traffic.api(f"traces/{item['trace_id']}")["spans"]
             seen = {(s["kind"], s["layer"]) for s in spans}
-            if {("LLM", "app"), ("LLM", "gateway"), ("RETRIEVER", "app")} <= seen:
+            retrieved = any(s["kind"] == "RETRIEVER" for s in spans)
+            if retrieved and {("LLM", "app"), ("LLM", "gateway")} <= seen:
                 return str(item["trace_id"])
         return None
 
