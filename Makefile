@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen --no-sync
 say = @printf '\033[1;34m==> %s\033[0m\n' "$(1)"
 
-.PHONY: help bootstrap demo test lint typecheck imports probe-compat unit e2e wheels ui images clean
+.PHONY: help bootstrap demo test lint typecheck imports probe-compat unit e2e wheels ui images clean bench-store
 
 help:
 	@echo "make demo   - run the whole stack locally (store, gateway, simulator, sample app) and open the UI"
@@ -77,6 +77,13 @@ images:
 	@command -v $(CONTAINER_TOOL) >/dev/null 2>&1 || { echo "make images: $(CONTAINER_TOOL) not found (set CONTAINER_TOOL=podman, or see README)" >&2; exit 2; }
 	@for name in operator store gateway probe; do \
 		$(CONTAINER_TOOL) build -f docker/$$name.Dockerfile -t $(IMAGE_REGISTRY)/$$name:$(IMAGE_TAG) . || exit 1; done
+
+# Store benchmark vs Arize Phoenix (installed in a throwaway venv under .bench/, never locked).
+bench-store: bootstrap
+	$(call say,store vs Phoenix: OTLP ingest and query latency (slow; run alone))
+	@test -x .bench/phoenix-venv/bin/phoenix || { $(UV) venv -q .bench/phoenix-venv --python 3.11 && \
+		$(UV) pip install -q --python .bench/phoenix-venv/bin/python arize-phoenix; }
+	@nice $(RUN) python benchmarks/store/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf dist .llmobs .pytest_cache .mypy_cache .ruff_cache

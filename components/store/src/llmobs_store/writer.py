@@ -1,0 +1,215 @@
+"""The writer: spool → normalise → batched inserts → checkpoint, and the content merge.
+
+Two threads form a pipeline so that Python work and ClickHouse work overlap: the *normaliser*
+reads the spool in order and turns requests into a :class:`Batch`; the *inserter* (the only
+thread that writes to ClickHouse) drops spans already stored, inserts the batch, and only then
+moves the spool checkpoint past it. One batch waits between them at most, so memory stays
+bounded. When ClickHouse is slow or down the inserter retries the same batch with backoff while
+the receivers keep acknowledging into the spool; after a crash the spool replays from the
+checkpoint, in arrival order.
+"""
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+
+from llmobs_semconv.pricing import PriceTable
+from llmobs_store.batch import Batch
+from llmobs_store.merge import ContentMerger
+from llmobs_store.spool import Position, Spool
+from llmobs_store.storage import Storage, StorageUnavailable
+from llmobs_store.telemetry import StoreMetrics
+
+log = logging.getLogger(__name__)
+_READ_BYTES = 8 * 1024 * 1024
+_MAX_BACKOFF_S = 5.0
+_RECENT_SPANS = 500_000
+_IDLE_TICK_S = 0.2
+
+
+class RecentKeys:
+    """The last ``capacity`` span keys inserted: a retried export is dropped, not stored twice."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._keys: set[str] = set()
+        self._order: deque[str] = deque()
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def add_all(self, keys: list[str]) -> None:
+        for key in keys:
+            if key not in self._keys:
+                self._keys.add(key)
+                self._order.append(key)
+        while len(self._order) > self.capacity:
+            self._keys.discard(self._order.popleft())
+
+
+class Writer:
+    """Owns the normaliser and inserter threads; ``start``/``stop`` from the app's lifespan."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        spool: Spool,
+        *,
+        merger: ContentMerger,
+        prices: PriceTable,
+        metrics: StoreMetrics,
+        batch_rows: int,
+        batch_wait_s: float,
+    ) -> None:
+        self.storage = storage
+        self.spool = spool
+        self.merger = merger
+        self.prices = prices
+        self.metrics = metrics
+        self.batch_rows = batch_rows
+        self.batch_wait_s = batch_wait_s
+        self._stop = threading.Event()
+        self._batches: queue.Queue[tuple[Batch, Position]] = queue.Queue(maxsize=1)
+        self._threads = [
+            threading.Thread(target=self._normalise_loop, name="llmobs-normaliser", daemon=True),
+            threading.Thread(target=self._insert_loop, name="llmobs-inserter", daemon=True),
+        ]
+        self.healthy = False
+        self.recovered = False
+        self._merge_retry_at = 0.0
+        self.recent = RecentKeys(_RECENT_SPANS)
+        # The first batch after a start may replay one that was inserted just before a crash
+        # (the checkpoint had not moved yet): look its spans up before inserting them.
+        self._check_replay = True
+        self.duplicates_dropped = 0
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, drain_s: float = 10.0) -> None:
+        """Stop after draining what is spooled (bounded); the rest replays at the next start."""
+        deadline = time.monotonic() + drain_s
+        while self.spool.depth_bytes > 0 and self.healthy and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=drain_s)
+
+    # ---------------------------------------------------------------- normaliser thread
+    def _normalise_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                prepared = self._collect()
+            except Exception:
+                # A bug must not kill ingest silently: the data stays spooled; read it again.
+                log.exception("normalising a spooled batch failed; retrying")
+                self._stop.wait(_MAX_BACKOFF_S)
+                continue
+            if prepared is None:
+                continue
+            while not self._stop.is_set():
+                try:
+                    self._batches.put(prepared, timeout=_IDLE_TICK_S)
+                    break
+                except queue.Full:
+                    continue
+
+    def _collect(self) -> tuple[Batch, Position] | None:
+        batch = Batch()
+        end: Position | None = None
+        deadline = time.monotonic() + self.batch_wait_s
+        while batch.size < self.batch_rows and not self._stop.is_set():
+            wait = max(deadline - time.monotonic(), 0.0)
+            records = self.spool.read(_READ_BYTES, wait_s=wait if end is None else 0.0)
+            for record in records:
+                batch.add(record.kind, record.payload, self.prices)
+                end = record.end
+            if not records and (end is not None or time.monotonic() >= deadline):
+                break
+        return None if end is None else (batch, end)
+
+    # ---------------------------------------------------------------- inserter thread
+    def _insert_loop(self) -> None:
+        backoff = 0.1
+        pending: tuple[Batch, Position] | None = None
+        while not self._stop.is_set():
+            try:
+                self._ensure_connected()
+                if pending is None:
+                    try:
+                        pending = self._batches.get(timeout=_IDLE_TICK_S)
+                    except queue.Empty:
+                        pending = None
+                if pending is not None:
+                    self._store(*pending)
+                    pending = None
+                if self.merger.due() and time.monotonic() >= self._merge_retry_at:
+                    self._merge()
+                backoff = 0.1
+            except StorageUnavailable as exc:
+                # Keep the batch in hand and retry it; the spool keeps taking new requests.
+                self.healthy = False
+                self.metrics.insert_failures.inc()
+                log.warning("clickhouse unavailable, data stays spooled: %s", exc)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, _MAX_BACKOFF_S)
+            except Exception:
+                self.healthy = False
+                log.exception("writer step failed; data stays spooled")
+                self._stop.wait(_MAX_BACKOFF_S)
+
+    def _ensure_connected(self) -> None:
+        if not self.storage.connected and not self.storage.connect():
+            raise StorageUnavailable(self.storage.last_error)
+        if not self.recovered:
+            self.merger.recover()
+            self.recovered = True
+        self.healthy = True
+
+    def _store(self, batch: Batch, end: Position) -> None:
+        self._drop_duplicates(batch)
+        started = time.perf_counter()
+        for table, rows in batch.rows.items():
+            if rows:
+                self.storage.insert(table, rows)
+                self.metrics.rows_inserted.labels(table).inc(len(rows))
+                # Done: a retry after a later table failed must not insert these again.
+                batch.rows[table] = []
+                if table == "spans":
+                    self.recent.add_all(batch.span_keys)
+        self.metrics.insert_seconds.observe(time.perf_counter() - started)
+        self.spool.commit(end)
+        self.merger.observe(batch.chunk_keys)
+
+    def _drop_duplicates(self, batch: Batch) -> None:
+        stored: set[str] = set()
+        if self._check_replay and batch.span_keys:
+            rows = self.storage.query(
+                f"SELECT concat(trace_id, span_id) AS key FROM {self.storage.database}.spans "  # noqa: S608
+                "WHERE trace_id IN {traces:Array(String)} AND concat(trace_id, span_id) "
+                "IN {keys:Array(String)}",
+                {"traces": sorted({k[:32] for k in batch.span_keys}), "keys": batch.span_keys},
+            )
+            stored = {row["key"] for row in rows}
+        self._check_replay = False
+        dropped = batch.drop_spans(lambda key: key in self.recent or key in stored)
+        self.duplicates_dropped += dropped
+        if dropped:
+            self.metrics.duplicates.inc(dropped)
+
+    def _merge(self) -> None:
+        # A failing merge must never hold up ingest: the pieces are stored, the sets stay open
+        # and are retried a little later.
+        before_incomplete = self.merger.incomplete_total
+        try:
+            written = self.merger.merge_due()
+        except StorageUnavailable as exc:
+            log.warning("content merge failed, will retry: %s", exc)
+            self._merge_retry_at = time.monotonic() + 2.0
+            return
+        incomplete = self.merger.incomplete_total - before_incomplete
+        self.metrics.content_merged.labels("true").inc(written - incomplete)
+        self.metrics.content_merged.labels("false").inc(incomplete)
