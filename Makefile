@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen --no-sync
 say = @printf '\033[1;34m==> %s\033[0m\n' "$(1)"
 
-.PHONY: help bootstrap demo test lint typecheck imports probe-compat unit e2e wheels ui images clean bench-store
+.PHONY: help bootstrap demo test lint typecheck imports probe-compat unit e2e wheels ui images clean bench-store bench-gateway
 
 help:
 	@echo "make demo   - run the whole stack locally (store, gateway, simulator, sample app) and open the UI"
@@ -66,6 +66,10 @@ ui:
 	@cp components/store/ui/node_modules/echarts/dist/echarts.common.min.js $(UI_VENDOR)/
 	@cp components/store/ui/node_modules/echarts/LICENSE $(UI_VENDOR)/ECHARTS-LICENSE
 	@cp components/store/ui/node_modules/echarts/NOTICE $(UI_VENDOR)/ECHARTS-NOTICE
+
+bench-gateway:
+	$(call say,gateway benchmark: direct vs llmobs gateway vs LiteLLM proxy (a few minutes))
+	@nice $(RUN) python benchmarks/gateway/bench_gateway.py $(BENCH_ARGS)
 
 # Container images (operator, store, gateway, probe init). Needs a Docker (or podman/buildah)
 # engine, which these development machines lack: see README "Images".

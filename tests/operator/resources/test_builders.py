@@ -51,11 +51,11 @@ def test_external_store_is_a_deployment_without_volume_and_with_secret() -> None
     container = kinds["Deployment"]["spec"]["template"]["spec"]["containers"][0]
     assert container["env"] == [
         {
-            "name": "LLMOBS_STORE_CLICKHOUSE_PASSWORD",
+            "name": "LLMOBS_STORE_DB_PASSWORD",
             "valueFrom": {"secretKeyRef": {"name": "ch", "key": "pw"}},
         }
     ]
-    assert kinds["ConfigMap"]["data"]["LLMOBS_STORE_CLICKHOUSE_URL"] == "https://ch:8443/db"
+    assert kinds["ConfigMap"]["data"]["LLMOBS_STORE_DB"] == "https://ch:8443/db"
     assert "pw" not in str(kinds["ConfigMap"]), "secrets are referenced, never copied"
 
 

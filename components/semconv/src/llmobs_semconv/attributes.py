@@ -82,6 +82,8 @@ BAGGAGE_USER_ID: Final = "user.id"
 # Gateway request headers (Helicone-style) that name the session and user explicitly.
 HEADER_SESSION_ID: Final = "x-llmobs-session-id"
 HEADER_USER_ID: Final = "x-llmobs-user-id"
+# Sent by the probe on each instrumented LLM request: the id (16 hex digits) of its LLM span.
+HEADER_CALLER_SPAN_ID: Final = "x-llmobs-caller-span-id"
 
 # --- Kubernetes resource attributes (OTel k8s semantic conventions) ---
 K8S_NAMESPACE_NAME: Final = "k8s.namespace.name"
@@ -139,6 +141,10 @@ LLMOBS_UPSTREAM: Final = "llmobs.gateway.upstream"  # upstream name the gateway 
 LLMOBS_ATTEMPTS: Final = "llmobs.gateway.attempts"  # upstream attempts, failover included
 LLMOBS_API_KEY_HASH: Final = "llmobs.gateway.api_key_hash"  # sha256 prefix, never the key
 LLMOBS_RETRIES: Final = "llmobs.client.retries"  # SDK retries inside one user call
+# The span id of the caller's own LLM span for the same call, when the caller (the probe) records
+# it: a gateway span carrying this is the same call seen one layer down, so the store counts its
+# requests, tokens and cost once (the caller's) while still showing both spans.
+LLMOBS_CALLER_SPAN_ID: Final = "llmobs.caller.span_id"
 
 # Values of llmobs.layer: where in the stack a span was recorded.
 LAYER_BROWSER: Final = "browser"

@@ -51,7 +51,7 @@ def create_app(settings: StoreSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         metrics = StoreMetrics()
         target = SchemaTarget(settings.database, settings.cluster, settings.retention_days)
-        storage = Storage(settings.db, target)
+        storage = Storage(settings.db, target, settings.db_user, settings.db_password)
         spool = Spool(
             settings.spool_dir,
             settings.spool_segment_bytes,

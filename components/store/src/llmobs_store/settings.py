@@ -18,6 +18,12 @@ class StoreSettings(BaseSettings):
         description="chdb://PATH for the embedded engine, or http(s)://user:pass@host:port/db "
         "for a ClickHouse server or cluster.",
     )
+    db_user: str = Field(
+        "", description="User for an http(s) --db; overrides the URL's (e.g. from a Secret)."
+    )
+    db_password: str = Field(
+        "", description="Password for an http(s) --db; overrides the URL's (keep it in a Secret)."
+    )
     database: str = Field(
         "llmobs", description="ClickHouse database (chdb:// only; http takes it from the URL path)."
     )

@@ -26,8 +26,14 @@ class StorageUnavailable(Exception):
     """ClickHouse could not be reached or refused the operation (retry later)."""
 
 
-def parse_dsn(dsn: str, database: str) -> tuple[dict[str, Any], str]:
-    """clickhouse-connect keyword arguments and the database name for a ``--db`` URL."""
+def parse_dsn(
+    dsn: str, database: str, user: str = "", password: str = ""
+) -> tuple[dict[str, Any], str]:
+    """clickhouse-connect keyword arguments and the database name for a ``--db`` URL.
+
+    ``user``/``password``, when given, win over the URL's: a password from a Kubernetes Secret
+    need not be URL-quoted into the DSN.
+    """
     url = urlparse(dsn)
     if url.scheme == "chdb":
         path = (url.netloc + url.path) or ":memory:"
@@ -40,8 +46,8 @@ def parse_dsn(dsn: str, database: str) -> tuple[dict[str, Any], str]:
     kwargs: dict[str, Any] = {
         "host": url.hostname or "localhost",
         "port": url.port or (8443 if url.scheme == "https" else 8123),
-        "username": unquote(url.username or "default"),
-        "password": unquote(url.password or ""),
+        "username": user or unquote(url.username or "default"),
+        "password": password or unquote(url.password or ""),
         "secure": url.scheme == "https",
         "connect_timeout": 5,
         "send_receive_timeout": 60,
@@ -57,9 +63,9 @@ def parse_dsn(dsn: str, database: str) -> tuple[dict[str, Any], str]:
 class Storage:
     """Connection, schema and the few operations the store needs (insert, query, command)."""
 
-    def __init__(self, dsn: str, target: SchemaTarget) -> None:
+    def __init__(self, dsn: str, target: SchemaTarget, user: str = "", password: str = "") -> None:
         self.dsn = dsn
-        self.kwargs, database = parse_dsn(dsn, target.database)
+        self.kwargs, database = parse_dsn(dsn, target.database, user, password)
         self.target = SchemaTarget(database, target.cluster, target.retention_days)
         self.is_embedded = dsn.startswith("chdb://")
         self._client: Any = None

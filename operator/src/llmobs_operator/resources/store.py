@@ -23,8 +23,8 @@ DATA_DIR = "/data"
 def store_config(owner: Owner, spec: s.LLMObservabilitySpec) -> dict[str, str]:
     """Environment of the store (LLMOBS_ settings of the store component)."""
     store = spec.store
+    # Names are the store's own settings (llmobs_store.settings.StoreSettings).
     env = {
-        "LLMOBS_STORE_MODE": store.mode,
         "LLMOBS_STORE_RETENTION_DAYS": str(store.retention_days),
         "LLMOBS_STORE_RUM_ENABLED": "true" if spec.rum.enabled else "false",
         "LLMOBS_STORE_RUM_ALLOWED_ORIGINS": ",".join(spec.rum.allowed_origins),
@@ -33,10 +33,13 @@ def store_config(owner: Owner, spec: s.LLMObservabilitySpec) -> dict[str, str]:
         "OTEL_SERVICE_NAME": "llmobs-store",
     }
     if store.mode == "embedded":
-        env["LLMOBS_STORE_DATA_DIR"] = DATA_DIR
+        env["LLMOBS_STORE_DB"] = f"chdb://{DATA_DIR}/chdb"
+        env["LLMOBS_STORE_SPOOL_DIR"] = f"{DATA_DIR}/spool"
     elif store.clickhouse is not None:
-        env["LLMOBS_STORE_CLICKHOUSE_URL"] = store.clickhouse.url
-        env["LLMOBS_STORE_CLICKHOUSE_USER"] = store.clickhouse.user
+        env["LLMOBS_STORE_DB"] = store.clickhouse.url
+        env["LLMOBS_STORE_DB_USER"] = store.clickhouse.user
+        # Without a volume the write-ahead spool lives on the pod's scratch space.
+        env["LLMOBS_STORE_SPOOL_DIR"] = "/tmp/llmobs-spool"
     return env
 
 
@@ -47,7 +50,7 @@ def _container(owner: Owner, spec: s.LLMObservabilitySpec) -> dict[str, Any]:
         ref = store.clickhouse.credentials_secret_ref
         env.append(
             {
-                "name": "LLMOBS_STORE_CLICKHOUSE_PASSWORD",
+                "name": "LLMOBS_STORE_DB_PASSWORD",
                 "valueFrom": {"secretKeyRef": {"name": ref.name, "key": ref.key}},
             }
         )

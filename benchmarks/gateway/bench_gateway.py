@@ -1,0 +1,372 @@
+"""Added latency and throughput of the gateway tap, against a direct connection and LiteLLM.
+
+One run, same machine, same upstream (the llmobs simulator in its own process): for each
+concurrency level (1, 50, 200 streams) the load generator drives the direct connection, the
+llmobs gateway (recording on, spans exported over OTLP/HTTP to a sink process) and the LiteLLM
+proxy (``litellm[proxy]`` in a throw-away venv under ``.bench/``, never in the workspace lock),
+interleaved round by round so machine noise hits all three alike. Added latency is the target's
+percentile minus the direct connection's percentile at the same concurrency.
+
+The load generator is a minimal asyncio HTTP/1.1 client (one keep-alive connection per stream)
+so its own cost stays far below the differences being measured.
+
+    nice uv run --frozen python benchmarks/gateway/bench_gateway.py [--quick] [--no-litellm]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH_DIR = ROOT / ".bench"
+LITELLM_VENV = BENCH_DIR / "litellm"
+MODEL = "bench-model"
+#: The caller key every target gets; LiteLLM refuses to start without a (strong) master key.
+BENCH_KEY = "sk-bench-5f0c2a9e7d41b3c68e90a1f2d3c4b5a6"
+PROMPT = [{"role": "user", "content": "Give me a short answer about observability."}]
+_CONTENT = re.compile(rb'"content":\s?"[^"]')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url}: process exited with {proc.returncode}")
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} did not become healthy in {timeout} s")
+
+
+@contextlib.contextmanager
+def process(args: list[str], health: str, env: dict[str, str] | None = None) -> Iterator[None]:
+    log = open(BENCH_DIR / f"{Path(args[0]).name}-{free_port()}.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+    )
+    try:
+        wait_healthy(health, proc)
+        yield
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        log.close()
+
+
+def ensure_litellm() -> Path:
+    """A throw-away venv with litellm[proxy]; created on the first run only."""
+    litellm = LITELLM_VENV / "bin" / "litellm"
+    if litellm.exists():
+        return litellm
+    uv = shutil.which("uv") or f"{sys.executable} -m uv"
+    subprocess.run([*uv.split(), "venv", "-q", str(LITELLM_VENV), "--python", "3.11"], check=True)
+    subprocess.run(
+        [
+            *uv.split(),
+            "pip",
+            "install",
+            "-q",
+            "--python",
+            str(LITELLM_VENV / "bin" / "python"),
+            "litellm[proxy]",
+        ],
+        check=True,
+    )
+    return litellm
+
+
+# ---------------------------------------------------------------- the load generator
+@dataclass
+class Sample:
+    ttft: float
+    total: float
+    ok: bool
+
+
+@dataclass
+class Result:
+    target: str
+    concurrency: int
+    samples: list[Sample] = field(default_factory=list)
+    wall_s: float = 0.0
+
+    def pct(self, what: str, q: float) -> float:
+        values = sorted(getattr(s, what) for s in self.samples if s.ok)
+        if not values:
+            return float("nan")
+        return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+
+    @property
+    def errors(self) -> int:
+        return sum(not s.ok for s in self.samples)
+
+    @property
+    def rps(self) -> float:
+        return len(self.samples) / self.wall_s if self.wall_s else 0.0
+
+
+class Conn:
+    """One keep-alive HTTP/1.1 connection that posts a streaming chat request and times it."""
+
+    def __init__(self, host: str, port: int, path: str, body: bytes) -> None:
+        self.host, self.port = host, port
+        self.request = (
+            f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+            f"Authorization: Bearer {BENCH_KEY}\r\nAccept: text/event-stream\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def one(self) -> Sample:
+        if self.writer is None or self.writer.is_closing():
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        reader, writer = self.reader, self.writer
+        assert reader is not None
+        started = time.perf_counter()
+        writer.write(self.request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        lower = head.lower()
+        ttft = 0.0
+        if b"transfer-encoding: chunked" in lower:
+            while True:
+                size = int((await reader.readline()).split(b";")[0], 16)
+                if size == 0:
+                    await reader.readline()
+                    break
+                data = await reader.readexactly(size + 2)
+                if not ttft and _CONTENT.search(data):
+                    ttft = time.perf_counter() - started
+        else:
+            length = int(re.search(rb"content-length: (\d+)", lower).group(1))  # type: ignore[union-attr]
+            await reader.readexactly(length)
+        total = time.perf_counter() - started
+        if b"connection: close" in lower:
+            writer.close()
+        return Sample(ttft=ttft or total, total=total, ok=status == 200 and ttft > 0)
+
+
+async def drive(url: str, path: str, concurrency: int, requests: int, tokens: int) -> Result:
+    host, port = url.removeprefix("http://").split(":")
+    body = json.dumps(
+        {"model": MODEL, "messages": PROMPT, "stream": True, "max_tokens": tokens}
+    ).encode()
+    conns = [Conn(host, int(port), path, body) for _ in range(concurrency)]
+    result = Result(url, concurrency)
+    remaining = requests
+
+    async def worker(conn: Conn) -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            try:
+                result.samples.append(await conn.one())
+            except (OSError, asyncio.IncompleteReadError, ValueError):
+                result.samples.append(Sample(0.0, 0.0, ok=False))
+                conn.writer = None
+
+    # Warm the pools (connections, imports, caches) before measuring.
+    await asyncio.gather(*(c.one() for c in conns[: min(concurrency, 20)]))
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(c) for c in conns))
+    result.wall_s = time.perf_counter() - started
+    for conn in conns:
+        if conn.writer is not None:
+            conn.writer.close()
+    return result
+
+
+# ---------------------------------------------------------------- the run
+def litellm_config(upstream: str) -> Path:
+    path = BENCH_DIR / "litellm-config.yaml"
+    path.write_text(
+        "model_list:\n"
+        f"  - model_name: {MODEL}\n"
+        "    litellm_params:\n"
+        f"      model: openai/{MODEL}\n"
+        f"      api_base: {upstream}/v1\n"
+        "      api_key: sk-upstream\n"
+        "general_settings:\n"
+        f"  master_key: {BENCH_KEY}\n"
+        "litellm_settings:\n"
+        "  telemetry: false\n"
+        "  drop_params: true\n"
+    )
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer requests (smoke run)")
+    parser.add_argument("--no-litellm", action="store_true", help="skip the LiteLLM peer")
+    parser.add_argument("--tokens", type=int, default=8, help="output tokens per stream")
+    parser.add_argument("--out", type=Path, default=BENCH_DIR / "gateway-results.json")
+    args = parser.parse_args()
+    BENCH_DIR.mkdir(exist_ok=True)
+    python = sys.executable
+    levels = {1: 60, 50: 600, 200: 1200}
+    if args.quick:
+        levels = {1: 20, 50: 100, 200: 200}
+    litellm = None if args.no_litellm else ensure_litellm()
+
+    sim_port, sink_port, gw_port, ll_port = (free_port() for _ in range(4))
+    sim = f"http://127.0.0.1:{sim_port}"
+    sink = f"http://127.0.0.1:{sink_port}"
+    gateway = f"http://127.0.0.1:{gw_port}"
+    lite = f"http://127.0.0.1:{ll_port}"
+    targets = {"direct": sim, "llmobs": gateway}
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(
+            process(
+                [
+                    python,
+                    "-m",
+                    "llmobs_cli.main",
+                    "simulator",
+                    "serve",
+                    "--port",
+                    str(sim_port),
+                    "--model",
+                    f"{MODEL}:0.02:0.002",
+                    "--max-concurrent",
+                    "1024",
+                ],
+                sim + "/v1/models",
+            )
+        )
+        stack.enter_context(
+            process(
+                [python, str(Path(__file__).with_name("otlp_sink.py")), str(sink_port)],
+                sink + "/healthz",
+            )
+        )
+        stack.enter_context(
+            process(
+                [
+                    python,
+                    "-m",
+                    "llmobs_cli.main",
+                    "gateway",
+                    "serve",
+                    "--port",
+                    str(gw_port),
+                    "--upstream",
+                    f"{MODEL}={sim}/v1",
+                    "--otlp-endpoint",
+                    sink,
+                ],
+                gateway + "/healthz",
+            )
+        )
+        if litellm is not None:
+            stack.enter_context(
+                process(
+                    [
+                        str(litellm),
+                        "--config",
+                        str(litellm_config(sim)),
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(ll_port),
+                        "--num_workers",
+                        "1",
+                    ],
+                    lite + "/health/liveliness",
+                    env={"LITELLM_LOG": "ERROR", "LITELLM_TELEMETRY": "False"},
+                )
+            )
+            targets["litellm"] = lite
+        results: list[Result] = []
+        for concurrency, requests in levels.items():
+            # Interleave targets in rounds so drifting machine load hits all of them.
+            rounds = 3
+            per_round = max(concurrency, requests // rounds)
+            merged = {name: Result(name, concurrency) for name in targets}
+            for _ in range(rounds):
+                for name, url in targets.items():
+                    part = asyncio.run(
+                        drive(url, "/v1/chat/completions", concurrency, per_round, args.tokens)
+                    )
+                    merged[name].samples.extend(part.samples)
+                    merged[name].wall_s += part.wall_s
+            results.extend(merged.values())
+            report(list(merged.values()))
+    args.out.write_text(
+        json.dumps(
+            [
+                {
+                    "target": r.target,
+                    "concurrency": r.concurrency,
+                    "requests": len(r.samples),
+                    "errors": r.errors,
+                    "rps": r.rps,
+                    **{
+                        f"{w}_p{int(q * 100)}_ms": r.pct(w, q) * 1000
+                        for w in ("ttft", "total")
+                        for q in (0.5, 0.99)
+                    },
+                }
+                for r in results
+            ],
+            indent=2,
+        )
+    )
+    print(f"results: {args.out}")
+
+
+def report(results: list[Result]) -> None:
+    direct = next(r for r in results if r.target == "direct")
+    print(f"\n== {direct.concurrency} concurrent streams ==")
+    print(
+        f"{'target':8} {'req':>5} {'err':>4} {'req/s':>7} {'TTFT p50':>9} {'p99':>8} "
+        f"{'total p50':>9} {'p99':>8} | added TTFT p50 / p99, total p50 / p99 (ms)"
+    )
+    for r in results:
+        added = ""
+        if r is not direct:
+            added = " ".join(
+                f"{(r.pct(w, q) - direct.pct(w, q)) * 1000:+7.2f}"
+                for w in ("ttft", "total")
+                for q in (0.5, 0.99)
+            )
+        print(
+            f"{r.target:8} {len(r.samples):5d} {r.errors:4d} {r.rps:7.1f} "
+            f"{r.pct('ttft', 0.5) * 1000:9.2f} {r.pct('ttft', 0.99) * 1000:8.2f} "
+            f"{r.pct('total', 0.5) * 1000:9.2f} {r.pct('total', 0.99) * 1000:8.2f} | {added}"
+        )
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        main()

@@ -1,0 +1,74 @@
+"""The gateway's one settings class (``LLMOBS_`` environment variables, or CLI flags)."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class GatewaySettings(BaseSettings):
+    """Process-wide settings; routing (upstreams, routes, limits) lives in the config file."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LLMOBS_", extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    host: str = Field(default="127.0.0.1", description="Address the gateway listens on.")
+    port: int = Field(default=4000, ge=0, le=65535, description="Port the gateway listens on.")
+    config_file: str | None = Field(
+        default=None,
+        description="YAML/JSON routing file (upstreams, routes, limits); also read from "
+        "LLMOBS_GATEWAY_CONFIG (what the operator sets).",
+        validation_alias=AliasChoices("LLMOBS_CONFIG_FILE", "LLMOBS_GATEWAY_CONFIG"),
+    )
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="Base URL of the OTLP/HTTP receiver (the store), e.g. http://store:4318; "
+        "also read from OTEL_EXPORTER_OTLP_ENDPOINT. Unset records nothing remotely "
+        "(Prometheus /metrics still works).",
+        validation_alias=AliasChoices("LLMOBS_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"),
+    )
+    service_name: str = Field(
+        default="llmobs-gateway",
+        description="OTel service.name; also read from OTEL_SERVICE_NAME.",
+        validation_alias=AliasChoices("LLMOBS_SERVICE_NAME", "OTEL_SERVICE_NAME"),
+    )
+    max_body_bytes: int = Field(
+        default=8 * 1024 * 1024, gt=0, description="Largest request body accepted (413 above)."
+    )
+    max_attempts: int = Field(
+        default=3, ge=1, le=10, description="Upstream attempts per request, failover included."
+    )
+    request_deadline_s: float = Field(
+        default=120.0, gt=0, description="Total time allowed to reach a first byte, all attempts."
+    )
+    breaker_failures: int = Field(
+        default=3, ge=1, description="Consecutive failures that open an upstream's circuit."
+    )
+    breaker_cooldown_s: float = Field(
+        default=30.0, gt=0, description="How long an open circuit keeps an upstream out."
+    )
+    capture_content: bool = Field(
+        default=False, description="Record prompts and completions as OTLP chunk logs (opt-in)."
+    )
+    redact_content: bool = Field(
+        default=True, description="Redact secrets and PII patterns from captured content."
+    )
+    max_chunk_bytes: int = Field(
+        default=64 * 1024, ge=64, description="Largest captured content piece (one log record)."
+    )
+    prices_file: str | None = Field(
+        default=None, description="JSON price-table overrides (llmobs_semconv.pricing format)."
+    )
+    export_interval_s: float = Field(
+        default=10.0, gt=0, description="OTLP metrics export interval; spans are batched anyway."
+    )
+    forward_header_prefixes: tuple[str, ...] = Field(
+        default=(),
+        description="Client headers starting with one of these (lower-case) prefixes are passed "
+        "upstream, e.g. x-sim- for the simulator's controls; none by default.",
+    )
+    log_level: str = Field(default="info", description="Log level of the structured JSON logs.")
+    log_requests: bool = Field(
+        default=False, description="Log one structured line per request (off: hot path)."
+    )

@@ -1,0 +1,54 @@
+"""Content capture: redaction, and the chunk contract (bounded pieces, seq, last)."""
+
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+from opentelemetry.sdk.trace import TracerProvider
+
+from llmobs_gateway._content import ContentStream, redact
+from llmobs_semconv import chunks
+
+
+def test_secrets_and_personal_data_are_redacted_and_counted() -> None:
+    text, n = redact(
+        "key sk-abcdefghijklmnopqrstuv mail bob@example.com card 4111 1111 1111 1111 "
+        "Authorization: Bearer abcdefghijklmnop1234 aws AKIAABCDEFGHIJKLMNOP"
+    )
+    assert n == 5
+    for secret in ("sk-abc", "bob@example.com", "4111", "abcdefghijklmnop1234", "AKIA"):
+        assert secret not in text
+    assert "[REDACTED:email]" in text
+    assert redact("nothing to see") == ("nothing to see", 0)
+
+
+def test_a_long_stream_leaves_in_bounded_pieces_that_reassemble() -> None:
+    exporter = InMemoryLogRecordExporter()
+    logs = LoggerProvider()
+    logs.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    span = TracerProvider().get_tracer("t").start_span("s")
+    stream = ContentStream(
+        logs.get_logger("c"),
+        span,
+        chunks.ROLE_OUTPUT,
+        chunks.FORMAT_TEXT,
+        redact_content=True,
+        max_chunk_bytes=64,
+    )
+    text = "héllo wörld " * 40 + "mail me at a@b.io"
+    for i in range(0, len(text), 7):
+        stream.write(text[i : i + 7])
+    stream.close()
+    records = [r.log_record for r in exporter.get_finished_logs()]
+    assert len(records) > 5
+    ctx = span.get_span_context()
+    parsed = [
+        chunks.ChunkRecord.from_log(
+            format(r.trace_id, "032x"), format(r.span_id, "016x"), dict(r.attributes or {}), r.body
+        )
+        for r in records
+    ]
+    assert all(p.span_id == format(ctx.span_id, "016x") for p in parsed)
+    assert [p.seq for p in parsed] == list(range(len(parsed)))
+    assert [p.last for p in parsed] == [False] * (len(parsed) - 1) + [True]
+    assert all(len(p.text.encode()) <= 64 for p in parsed)
+    assert "".join(p.text for p in parsed) == text.replace("a@b.io", "[REDACTED:email]")
+    assert all(r.event_name == chunks.EVENT_NAME for r in records)
