@@ -51,6 +51,10 @@ unit:
 	$(call say,pytest (unit, integration, e2e, browser))
 	@$(RUN) pytest $(PYTEST_ARGS)
 
+e2e: bootstrap
+	$(call say,e2e on a local Kubernetes control plane (poke one by hand: python -m e2e.cluster up))
+	@$(RUN) pytest e2e $(PYTEST_ARGS)
+
 wheels:
 	$(call say,building every component's wheel into dist/)
 	@for p in components/semconv components/probe components/gateway_tap components/store components/testing components/cli operator; do \

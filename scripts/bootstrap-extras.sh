@@ -10,6 +10,7 @@ if [ "${LLMOBS_MAKE_GOALS:-}" = "demo" ]; then
     exit 0
 fi
 
+cd "$(dirname "$0")/.."
 CACHE="${LLMOBS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/llmobs}"
 step_failed() {  # $1: what failed
     if [ "${CI:-}" = "true" ]; then echo "bootstrap: $1 failed (CI=true: failing)" >&2; exit 1; fi
@@ -59,4 +60,22 @@ else
     fi
 fi
 
+in_ci() { [[ "${CI:-}" =~ ^(1|true|yes)$ ]]; }
+
+# --- e2e: the local Kubernetes control plane (etcd, Kubernetes 1.36, kwok, helm, kubectl), built
+# from source with Go once per machine into $CACHE/bin (e2e/_binaries.py; it reuses the helm above).
+if command -v go >/dev/null 2>&1; then
+	printf '\033[1;34m==> %s\033[0m\n' "e2e control plane binaries (built only when missing)"
+	if ! nice .venv/bin/python -m e2e._binaries >/dev/null; then
+		echo "building the e2e control plane failed (see above)" >&2
+		if in_ci; then exit 1; fi
+	fi
+elif in_ci; then
+	echo "CI=true: the Go toolchain (>= 1.26) is required to build the e2e control plane" >&2
+	exit 1
+else
+	printf '\033[1;33m%s\033[0m\n' \
+		"WARNING: no Go toolchain: the e2e tests (a real Kubernetes control plane) will be SKIPPED." \
+		"         Install Go >= 1.26 (https://go.dev/dl/) and re-run make test to include them." >&2
+fi
 exit 0

@@ -28,6 +28,7 @@ def test_single_node_rendering_has_no_cluster_constructs() -> None:
     assert "_local" not in sql
     assert "ENGINE = ReplacingMergeTree(ingested_at)" in sql
     assert "INTERVAL 7 DAY" in sql
+    assert "ALTER TABLE obs.spans\n    ADD COLUMN IF NOT EXISTS counted UInt8" in sql
     assert "CODEC(ZSTD(3))" in sql
     for table in TABLES:
         assert f"CREATE TABLE IF NOT EXISTS obs.{table}\n" in sql
@@ -50,6 +51,11 @@ def test_cluster_rendering_replicates_and_distributes_every_table() -> None:
         "ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')" in sql
     )
     assert " MergeTree()" not in sql.replace("ReplicatedMergeTree", "")
+    # A column added later reaches the replicated tables and the Distributed table over them.
+    assert (
+        "ALTER TABLE obs.spans_local ON CLUSTER main\n    ADD COLUMN IF NOT EXISTS counted" in sql
+    )
+    assert "ALTER TABLE obs.spans ON CLUSTER main ADD COLUMN IF NOT EXISTS counted" in sql
 
 
 def test_render_rejects_a_malformed_engine_placeholder() -> None:

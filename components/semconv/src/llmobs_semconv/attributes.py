@@ -152,3 +152,8 @@ LAYER_GATEWAY: Final = "gateway"
 LAYER_APP: Final = "app"
 LAYER_MODEL_SERVER: Final = "model_server"
 LAYERS: Final[tuple[str, ...]] = (LAYER_BROWSER, LAYER_GATEWAY, LAYER_APP, LAYER_MODEL_SERVER)
+
+# Resource attributes of metric points the store scrapes from Prometheus endpoints (model servers,
+# GPU exporters): where they were scraped and which kind of target ("model-server" or "gpu").
+LLMOBS_SCRAPE_URL: Final = "llmobs.scrape.url"
+LLMOBS_SCRAPE_KIND: Final = "llmobs.scrape.kind"

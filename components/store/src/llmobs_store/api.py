@@ -110,6 +110,16 @@ async def models(
     return await _run(request, "models", *_range(start, end), bucket_s)  # type: ignore[no-any-return]
 
 
+@router.get(
+    "/model-servers",
+    summary="Scraped model servers and GPUs: queue, KV cache, TTFT p95, token rate, GPU use",
+)
+async def model_servers(
+    request: Request, start: Start = None, end: End = None, bucket_s: Bucket = 60
+) -> dict[str, Any]:
+    return await _run(request, "model_servers", *_range(start, end), bucket_s)  # type: ignore[no-any-return]
+
+
 @router.get("/usage", summary="Tokens and cost (input and output priced separately)")
 async def usage(
     request: Request,

@@ -1,5 +1,7 @@
 """The store's app factory and lifespan: OTLP receivers, query API, operations, web UI."""
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,7 +19,9 @@ from llmobs_store import __version__, api, receivers
 from llmobs_store.merge import ContentMerger
 from llmobs_store.normaliser import CachedPrices
 from llmobs_store.queries import Queries
+from llmobs_store.rum import RumCors
 from llmobs_store.schema import SchemaTarget
+from llmobs_store.scrape import Scraper
 from llmobs_store.settings import StoreSettings
 from llmobs_store.spool import Spool
 from llmobs_store.state import StoreState
@@ -75,10 +79,24 @@ def create_app(settings: StoreSettings) -> FastAPI:
                 "clickhouse unreachable at start, ingest goes to the spool: %s", storage.last_error
             )
         writer.start()
+        scraping = None
+        if settings.scrape_targets_file is not None:
+            scraper = Scraper(
+                settings.scrape_targets_file,
+                storage,
+                default_interval_s=settings.scrape_interval_s,
+                timeout_s=settings.scrape_timeout_s,
+            )
+            app.state.scraper = scraper
+            scraping = asyncio.create_task(scraper.run(), name="llmobs-scrape")
         log.info("llmobs store ready: db=%s spool=%s", _redact(settings.db), settings.spool_dir)
         try:
             yield
         finally:
+            if scraping is not None:
+                scraping.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await scraping
             await anyio.to_thread.run_sync(writer.stop)
             spool.close()
             storage.close()
@@ -89,6 +107,8 @@ def create_app(settings: StoreSettings) -> FastAPI:
         description="OTLP/HTTP ingest, streamed-content merge, ClickHouse storage and query API.",
         lifespan=lifespan,
     )
+    if settings.rum_enabled:
+        app.add_middleware(RumCors, allowed_origins=settings.rum_allowed_origins)
     app.include_router(receivers.router)
     app.include_router(api.router)
 

@@ -29,6 +29,10 @@ def serve(
         str | None, typer.Option(help="ClickHouse cluster name (ON CLUSTER).")
     ] = None,
     price_file: Annotated[Path | None, typer.Option(help="JSON price table overrides.")] = None,
+    scrape_targets: Annotated[
+        Path | None,
+        typer.Option(help="JSON file of model-server/GPU Prometheus endpoints to scrape."),
+    ] = None,
     log_level: Annotated[str | None, typer.Option(help="debug, info, warning or error.")] = None,
 ) -> None:
     """Run the store: OTLP/HTTP on /v1/*, the query API on /api/v1, the web UI on /."""
@@ -43,7 +47,7 @@ def serve(
     given: dict[str, Any] = {
         "host": host, "port": port, "db": db, "retention_days": retention_days,
         "spool_dir": spool_dir, "cluster": cluster, "price_file": price_file,
-        "log_level": log_level,
+        "log_level": log_level, "scrape_targets_file": scrape_targets,
     }  # fmt: skip
     try:
         settings = StoreSettings(**{k: v for k, v in given.items() if v is not None})

@@ -25,7 +25,7 @@ SPAN_COLUMNS: tuple[str, ...] = (
     "reasoning_tokens", "ttft_ms", "tpot_ms", "tbt_max_ms", "tbt_p95_ms", "finish_reasons",
     "input_cost_usd", "output_cost_usd", "cost_usd", "session_id", "user_id", "layer",
     "tool_name", "tool_arguments", "k8s_namespace", "k8s_pod", "k8s_node", "k8s_workload",
-    "k8s_container", "attributes", "resource_attributes", "events", "ingested_at",
+    "k8s_container", "attributes", "resource_attributes", "events", "ingested_at", "counted",
 )  # fmt: skip
 
 _OTEL_KINDS = {0: "INTERNAL", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
@@ -384,6 +384,9 @@ def normalise_span(
         "resource_attributes": resource.text,
         "events": json.dumps(events, default=str) if events else "",
         "ingested_at": now,  # already a ClickHouse time string
+        # A span recorded on behalf of a caller that has its own span of the same call (the
+        # gateway below the app's probe) is shown but left out of aggregates (0004_counted.sql).
+        "counted": 0 if attrs.get(A.LLMOBS_CALLER_SPAN_ID) else 1,
     }
     return NormalisedSpan(row, content)
 

@@ -1,5 +1,6 @@
 """The query API's SQL: one function per endpoint, results shaped as the API returns them.
 
+Aggregates of requests, tokens, cost and latency use only ``counted`` spans (see ``COUNTED``).
 Aggregates read without ``FINAL`` (it costs ~10x at a million spans): the writer drops spans it
 has already stored (retries, a replayed spool batch), and ReplacingMergeTree merges remove any
 copy that slips through. Lookups of one trace or session's content read ``FINAL``. Times come back
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmobs_semconv import span_kinds
+from llmobs_store import model_servers
 from llmobs_store.storage import Storage
 
 _TRUNCATE = 4096
@@ -23,6 +25,14 @@ USAGE_KEYS = {
     "session": "session_id",
     "namespace": "k8s_namespace",
 }
+# One LLM call recorded by two layers (the app's span and the gateway's span under it) is
+# aggregated once: the layer that marks its span with llmobs.caller.span_id stores counted = 0.
+# Lists and single traces still show every span.
+COUNTED = "counted = 1"
+_COUNTED_SUMS = (
+    "sumIf(input_tokens, counted = 1) AS input_tokens, "
+    "sumIf(output_tokens, counted = 1) AS output_tokens, sumIf(cost_usd, counted = 1) AS cost_usd"
+)
 _RANGE = (
     "start_time >= fromUnixTimestamp64Milli({start:Int64}) "
     "AND start_time < fromUnixTimestamp64Milli({end:Int64})"
@@ -78,10 +88,10 @@ class Queries:
         series = self._rows(
             f"SELECT toUnixTimestamp64Milli(toDateTime64(toStartOfInterval(start_time, "
             f"INTERVAL {{bucket:UInt32}} SECOND), 3)) AS t, {metrics} "
-            f"FROM $db.spans WHERE {_RANGE} GROUP BY t ORDER BY t",
+            f"FROM $db.spans WHERE {_RANGE} AND {COUNTED} GROUP BY t ORDER BY t",
             params,
         )
-        totals = self._rows(f"SELECT {metrics} FROM $db.spans WHERE {_RANGE}", params)
+        totals = self._rows(f"SELECT {metrics} FROM $db.spans WHERE {_RANGE} AND {COUNTED}", params)
         return {"series": series, "totals": totals[0] if totals else {}}
 
     # ------------------------------------------------------------------ traces
@@ -166,8 +176,7 @@ class Queries:
             " / 1000 AS duration_ms, "
             "count() AS span_count, "
             "arraySort(groupUniqArrayIf(response_model, response_model != '')) AS models, "
-            "sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens, "
-            "sum(cost_usd) AS cost_usd, "
+            f"{_COUNTED_SUMS}, "
             "if(countIf(status = 'ERROR') > 0, 'ERROR', 'OK') AS status, "
             "anyIf(session_id, session_id != '') AS session_id, "
             "anyIf(user_id, user_id != '') AS user_id, "
@@ -187,7 +196,7 @@ class Queries:
             "cached_tokens, reasoning_tokens, ttft_ms, tpot_ms, tbt_max_ms, tbt_p95_ms, "
             "finish_reasons, input_cost_usd, output_cost_usd, cost_usd, session_id, user_id, "
             "layer, tool_name, tool_arguments, k8s_namespace, k8s_pod, k8s_node, k8s_workload, "
-            "k8s_container, attributes, resource_attributes, events "
+            "k8s_container, attributes, resource_attributes, events, counted "
             "FROM $db.spans FINAL WHERE trace_id = {trace_id:String} ORDER BY start_time, span_id",
             {"trace_id": trace_id},
         )
@@ -261,8 +270,9 @@ class Queries:
             "sum(t_err) AS errors FROM ("
             "SELECT trace_id, anyIf(session_id, session_id != '') AS sid, "
             "anyIf(user_id, user_id != '') AS uid, min(start_time) AS t_start, "
-            "max(end_time) AS t_end, sum(input_tokens) AS t_in, sum(output_tokens) AS t_out, "
-            "sum(cost_usd) AS t_cost, countIf(status = 'ERROR') AS t_err "
+            "max(end_time) AS t_end, sumIf(input_tokens, counted = 1) AS t_in, "
+            "sumIf(output_tokens, counted = 1) AS t_out, sumIf(cost_usd, counted = 1) AS t_cost, "
+            "countIf(status = 'ERROR' AND counted = 1) AS t_err "
             "FROM $db.spans WHERE trace_id IN (SELECT trace_id FROM $db.spans WHERE "
             f"{_RANGE} AND session_id IN {{ids:Array(String)}}) GROUP BY trace_id) "
             "WHERE sid IN {ids:Array(String)} GROUP BY sid",
@@ -281,8 +291,7 @@ class Queries:
             "kind = 'LLM') AS model, "
             "argMinIf(span_id, start_time, kind = 'LLM') AS llm_span_id, "
             "anyIf(user_id, user_id != '') AS user_id, "
-            "sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens, "
-            "sum(cost_usd) AS cost_usd, minIf(ttft_ms, kind = 'LLM') AS ttft_ms, "
+            f"{_COUNTED_SUMS}, minIf(ttft_ms, kind = 'LLM') AS ttft_ms, "
             "if(countIf(status = 'ERROR') > 0, 'ERROR', 'OK') AS status "
             "FROM $db.spans FINAL WHERE trace_id IN "
             "(SELECT trace_id FROM $db.spans WHERE session_id = {session_id:String}) "
@@ -329,7 +338,7 @@ class Queries:
             "out_tokens / nullIf(sum(greatest(duration_ms - ifNull(ttft_ms, 0), 0)) "
             "/ 1000, 0) AS output_tokens_per_s, "
             + ", ".join(parts)
-            + f" FROM $db.spans WHERE {_RANGE} AND kind = 'LLM' "
+            + f" FROM $db.spans WHERE {_RANGE} AND kind = 'LLM' AND {COUNTED} "
             "GROUP BY provider, model ORDER BY requests DESC, model",
             params,
         )
@@ -345,11 +354,15 @@ class Queries:
             f"INTERVAL {{bucket:UInt32}} SECOND), 3)) AS t, {model} AS model, "
             "count() AS requests, quantile(0.95)(ttft_ms) AS ttft_p95_ms, "
             "quantile(0.95)(tpot_ms) AS tpot_p95_ms, quantile(0.95)(duration_ms) AS latency_p95_ms "
-            f"FROM $db.spans WHERE {_RANGE} AND kind = 'LLM' GROUP BY t, model "
+            f"FROM $db.spans WHERE {_RANGE} AND kind = 'LLM' AND {COUNTED} GROUP BY t, model "
             "ORDER BY t, model",
             params,
         )
         return {"items": rows, "series": series}
+
+    # ------------------------------------------------------------------ model servers
+    def model_servers(self, start: int, end: int, bucket_s: int) -> dict[str, Any]:
+        return model_servers.report(self._rows, start, end, bucket_s)
 
     # ------------------------------------------------------------------ usage, errors, loops
     def usage(self, group_by: str, start: int, end: int, limit: int) -> dict[str, Any]:
@@ -360,7 +373,7 @@ class Queries:
             f"SELECT {key} AS key, countIf(kind IN ({calls})) AS requests, "
             "sum(input_tokens) AS u_in, sum(output_tokens) AS u_out, "
             "sum(input_cost_usd) AS u_in_cost, sum(output_cost_usd) AS u_out_cost, "
-            f"sum(cost_usd) AS u_cost FROM $db.spans WHERE {_RANGE} "
+            f"sum(cost_usd) AS u_cost FROM $db.spans WHERE {_RANGE} AND {COUNTED} "
             "AND (input_tokens + output_tokens > 0 OR cost_usd > 0) "
             "GROUP BY key ORDER BY u_cost DESC, u_in + u_out DESC, key "
             "LIMIT {limit:UInt32}",
@@ -403,7 +416,7 @@ class Queries:
         llm = self._rows(
             "SELECT trace_id, toUnixTimestamp64Micro(start_time) AS start_us, "
             "input_tokens + output_tokens AS tokens FROM $db.spans FINAL "
-            "WHERE trace_id IN {ids:Array(String)} AND kind = 'LLM'",
+            f"WHERE trace_id IN {{ids:Array(String)}} AND kind = 'LLM' AND {COUNTED}",
             {"ids": sorted({loop["trace_id"] for loop in loops})},
         )
         for loop in loops:

@@ -9,6 +9,8 @@ Placeholders (only these; ClickHouse's own ``{shard}``/``{replica}`` macros pass
   twin (zookeeper path and replica macros first) on a cluster.
 * ``{distributed:name:sharding_key}`` — nothing on one node; on a cluster the Distributed table
   ``name`` over ``name_local``.
+* ``{alter_distributed:name:ALTERATION}`` — nothing on one node; on a cluster ``ALTER TABLE name
+  ON CLUSTER c ALTERATION`` (a column added to ``name_local`` must reach the Distributed table).
 
 The runner keeps applied versions in ``schema_migrations``; every statement is idempotent
 (``IF NOT EXISTS``), so applying twice, or racing another replica, is harmless.
@@ -20,7 +22,8 @@ from importlib import resources
 from typing import Protocol
 
 _PLACEHOLDER = re.compile(
-    r"\{(db|local|on_cluster|retention_days|engine:[^{}]+|distributed:[^{}]+)\}"
+    r"\{(db|local|on_cluster|retention_days|engine:[^{}]+|distributed:[^{}]+"
+    r"|alter_distributed:[^{}]+)\}"
 )
 _ENGINE = re.compile(r"^(\w+)\((.*)\)$", re.DOTALL)
 _MIGRATION_FILE = re.compile(r"^(\d{4})_(\w+)\.sql$")
@@ -77,6 +80,8 @@ def render(template: str, target: SchemaTarget) -> str:
             return str(target.retention_days)
         if key.startswith("engine:"):
             return _engine(key.removeprefix("engine:"), target)
+        if key.startswith("alter_distributed:"):
+            return _alter_distributed(key.removeprefix("alter_distributed:"), target)
         return _distributed(key.removeprefix("distributed:"), target)
 
     return re.sub(r"[ \t]+\n", "\n", _PLACEHOLDER.sub(substitute, template))
@@ -102,6 +107,13 @@ def _distributed(spec: str, target: SchemaTarget) -> str:
         f"CREATE TABLE IF NOT EXISTS {db}.{table} ON CLUSTER {cluster} AS {db}.{table}_local "
         f"ENGINE = Distributed({cluster}, {db}, {table}_local, {key or 'rand()'})"
     )
+
+
+def _alter_distributed(spec: str, target: SchemaTarget) -> str:
+    table, _, alteration = spec.partition(":")
+    if not target.cluster:
+        return ""
+    return f"ALTER TABLE {target.database}.{table} ON CLUSTER {target.cluster} {alteration}"
 
 
 def split_statements(sql: str) -> list[str]:

@@ -1,9 +1,11 @@
 """The store's settings: one pydantic-settings class, ``LLMOBS_STORE_`` environment prefix."""
 
 from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlparse
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class StoreSettings(BaseSettings):
@@ -60,6 +62,28 @@ class StoreSettings(BaseSettings):
     price_file: Path | None = Field(
         None, description="JSON price table whose entries are tried before the shipped defaults."
     )
+    scrape_targets_file: Path | None = Field(
+        None,
+        description="JSON file of Prometheus endpoints to scrape (model servers, GPU exporters): "
+        '{"interval_s": N, "targets": [{"url", "kind", "labels"}]}; re-read every round.',
+    )
+    scrape_interval_s: float = Field(
+        15.0, gt=0, description="Scrape interval when the targets file names none, seconds."
+    )
+    scrape_timeout_s: float = Field(
+        5.0, gt=0, le=60, description="Timeout of one scrape of one target, seconds."
+    )
+    rum_enabled: bool = Field(
+        False,
+        description="Accept OTLP from browsers: CORS on POST /v1/traces and /v1/logs for "
+        "rum_allowed_origins (nothing else is opened).",
+    )
+    # NoDecode: the environment gives a comma-separated list (as the operator writes it), not JSON.
+    rum_allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins (scheme://host[:port]) browsers may send RUM from; comma-separated "
+        "in LLMOBS_STORE_RUM_ALLOWED_ORIGINS.",
+    )
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
 
     @field_validator("db")
@@ -68,3 +92,19 @@ class StoreSettings(BaseSettings):
         if not value.startswith(("chdb://", "http://", "https://")):
             raise ValueError("db must start with chdb://, http:// or https://")
         return value
+
+    @field_validator("rum_allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("rum_allowed_origins")
+    @classmethod
+    def _check_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            url = urlparse(origin)
+            if url.scheme not in ("http", "https") or not url.netloc or url.path not in ("", "/"):
+                raise ValueError(f"{origin!r} is not an origin like https://app.example.com")
+        return [origin.rstrip("/") for origin in value]

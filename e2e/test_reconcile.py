@@ -1,0 +1,123 @@
+"""Apply an LLMObservability resource: the operator (with the chart's RBAC) creates its children
+with owner references, fills status conditions and printer columns, and records Events; the API
+server rejects an invalid resource with a message naming the field."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from e2e._manifests import condition, llmobs, owner_of, provide_volumes
+from e2e._operator import OperatorProcess
+from e2e._waiting import wait_until
+from e2e.cluster import Cluster, ToolError
+
+pytestmark = pytest.mark.e2e
+
+NAME = "obs"
+SPEC: dict[str, Any] = {
+    "gateway": {"enabled": True, "upstreams": [{"name": "sim", "baseUrl": "http://sim:8000/v1"}]},
+    "store": {"retentionDays": 7, "storageSize": "1Gi"},
+}
+CHILDREN = [
+    ("configmap", f"{NAME}-store"),
+    ("service", f"{NAME}-store"),
+    ("statefulset", f"{NAME}-store"),
+    ("service", f"{NAME}-gateway"),
+    ("deployment", f"{NAME}-gateway"),
+]
+
+
+@pytest.fixture(scope="module")
+def applied(cluster: Cluster, operator: OperatorProcess) -> Iterator[tuple[str, dict[str, Any]]]:
+    """One resource applied in a fresh namespace and Ready; yields (namespace, the resource)."""
+    namespace = f"rec-{uuid.uuid4().hex[:6]}"
+    cluster.kubectl("create", "namespace", namespace)
+    cluster.wait_for_default_service_account(namespace)
+    volumes = provide_volumes(cluster, 1)
+    cluster.apply(llmobs(NAME, SPEC, only=namespace), namespace=namespace)
+
+    def ready() -> dict[str, Any] | None:
+        obj: dict[str, Any] = cluster.get_json("llmobs", NAME, "-n", namespace)
+        return obj if condition(obj, "Ready").get("status") == "True" else None
+
+    try:
+        resource = wait_until(ready, f"{NAME} Ready", timeout_s=90)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\noperator log:\n{operator.tail()}") from exc
+    yield namespace, resource
+    cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+    cluster.kubectl("delete", "pv", *volumes, "--wait=false", check=False)
+
+
+def test_children_appear_with_owner_references(
+    cluster: Cluster, applied: tuple[str, dict[str, Any]]
+) -> None:
+    namespace, resource = applied
+    for kind, name in CHILDREN:
+        child = cluster.get_json(kind, name, "-n", namespace)
+        owner = owner_of(child)
+        assert (owner["kind"], owner["name"]) == ("LLMObservability", NAME), (kind, name)
+        assert owner["uid"] == resource["metadata"]["uid"]
+        assert child["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "llmobs-operator"
+
+
+def test_webhook_configuration_points_at_the_operator(
+    cluster: Cluster, operator: OperatorProcess, applied: tuple[str, dict[str, Any]]
+) -> None:
+    namespace, _ = applied
+    hook = cluster.get_json("mutatingwebhookconfiguration", "llmobs-inject")
+    mine = [w for w in hook["webhooks"] if w["name"].startswith(f"{NAME}.{namespace}.")]
+    assert len(mine) == 1, [w["name"] for w in hook["webhooks"]]
+    assert mine[0]["clientConfig"]["url"].startswith(operator.webhook_url)
+    assert mine[0]["clientConfig"]["caBundle"]
+    assert mine[0]["failurePolicy"] == "Ignore"  # the webhook never blocks pod creation
+    assert mine[0]["objectSelector"] == {"matchLabels": {"llmobs.dev/inject": "true"}}
+
+
+def test_status_conditions_and_printer_columns(
+    cluster: Cluster, applied: tuple[str, dict[str, Any]]
+) -> None:
+    namespace, resource = applied
+    status = resource["status"]
+    kinds = {c["type"]: c["status"] for c in status["conditions"]}
+    assert kinds == {"Ready": "True", "StoreReady": "True", "GatewayReady": "True",
+                     "WebhookReady": "True"}  # fmt: skip
+    assert status["observedGeneration"] == resource["metadata"]["generation"]
+    assert status["endpoints"]["otlp"].startswith(f"http://{NAME}-store.{namespace}.svc")
+    table = cluster.kubectl("get", "llmobs", NAME, "-n", namespace).stdout.splitlines()
+    assert table[0].split()[:4] == ["NAME", "READY", "INSTRUMENTED", "STORE"]
+    assert table[1].split()[:4] == [NAME, "True", "0", "embedded"]
+
+
+def test_events_are_recorded(cluster: Cluster, applied: tuple[str, dict[str, Any]]) -> None:
+    namespace, _ = applied
+    events = cluster.get_json(
+        "events", "-n", namespace,
+        "--field-selector", f"involvedObject.kind=LLMObservability,involvedObject.name={NAME}",
+    )["items"]  # fmt: skip
+    reasons = {e["reason"] for e in events}
+    assert "Reconciled" in reasons, reasons
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"injection": {"samplingRatio": 2}}, "spec.injection.samplingRatio"),
+        ({"store": {"mode": "external"}}, "store.clickhouse is required"),
+        ({"gateway": {"enabled": True}}, "gateway.upstreams needs at least one upstream"),
+        ({"store": {"retentionDays": "a month"}}, "spec.store.retentionDays"),
+    ],
+)
+def test_invalid_resource_is_rejected_by_the_api_server(
+    cluster: Cluster, chart: str, namespace: str, spec: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ToolError) as refused:
+        cluster.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(llmobs("bad", spec)))
+    assert "is invalid" in refused.value.stderr
+    assert message in refused.value.stderr
+    assert cluster.kubectl("get", "llmobs", "bad", "-n", namespace, check=False).returncode != 0
