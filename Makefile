@@ -22,7 +22,7 @@ bootstrap:
 		echo "uv not found: installing it with pip"; python3 -m pip install --quiet --user uv; }
 	$(call say,installing the workspace (uv sync --frozen))
 	@$(UV) sync --frozen --all-packages --quiet
-	@bash scripts/bootstrap-extras.sh
+	@LLMOBS_MAKE_GOALS="$(MAKECMDGOALS)" bash scripts/bootstrap-extras.sh
 
 demo: bootstrap
 	$(call say,starting the llmobs demo (Ctrl-C to stop))
@@ -60,6 +60,16 @@ wheels:
 	@for p in components/semconv components/probe components/gateway_tap components/store components/testing components/cli operator; do \
 		$(UV) build --quiet --wheel --out-dir dist $$p; done
 	@ls dist
+
+# The web UI has no build step; its one library (Apache ECharts) is vendored, with its licence, into
+# the store's static dir so `make demo` never needs npm. `make ui` refreshes it from the lock file.
+UI_VENDOR := components/store/src/llmobs_store/ui/static/vendor
+ui:
+	$(call say,vendoring the web UI's chart library (npm ci; components/store/ui))
+	@cd components/store/ui && npm ci --no-audit --no-fund --ignore-scripts --silent
+	@cp components/store/ui/node_modules/echarts/dist/echarts.common.min.js $(UI_VENDOR)/
+	@cp components/store/ui/node_modules/echarts/LICENSE $(UI_VENDOR)/ECHARTS-LICENSE
+	@cp components/store/ui/node_modules/echarts/NOTICE $(UI_VENDOR)/ECHARTS-NOTICE
 
 bench-gateway:
 	$(call say,gateway benchmark: direct vs llmobs gateway vs LiteLLM proxy (a few minutes))

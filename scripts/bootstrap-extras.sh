@@ -3,6 +3,13 @@
 # satisfied, and under CI=true a failure fails the run (elsewhere the tests that need it skip
 # loudly, saying what to install).
 set -euo pipefail
+
+# `make demo` needs nothing here (no browser, no peers, no helm): skip it all so a fresh machine
+# reaches the demo in a minute or two. The Makefile passes its goals in LLMOBS_MAKE_GOALS.
+if [ "${LLMOBS_MAKE_GOALS:-}" = "demo" ]; then
+    exit 0
+fi
+
 cd "$(dirname "$0")/.."
 CACHE="${LLMOBS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/llmobs}"
 step_failed() {  # $1: what failed
@@ -36,6 +43,21 @@ elif command -v go >/dev/null 2>&1; then
     fi
 else
     step_failed "helm (no go toolchain to build it)"
+fi
+
+# --- web UI browser tests (tests/ui): Debian's chromium, driven by Playwright (never `playwright
+# install`: the browser comes from the distribution, no download from a CDN) ---
+if [ -x /usr/bin/chromium ]; then
+    echo "bootstrap: chromium present (/usr/bin/chromium)"
+else
+    echo "bootstrap: installing Debian's chromium for the browser tests (apt-get install -y chromium)"
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo -n"; fi
+    if ! { command -v apt-get >/dev/null 2>&1 && {
+        $SUDO apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 ||
+            { $SUDO apt-get update >/dev/null 2>&1 &&
+                $SUDO apt-get install -y --no-install-recommends chromium >/dev/null 2>&1; }; }; }; then
+        step_failed "installing chromium (apt-get install -y chromium)"
+    fi
 fi
 
 in_ci() { [[ "${CI:-}" =~ ^(1|true|yes)$ ]]; }
