@@ -77,7 +77,7 @@ export function timeChart(node, rows, series, opts = {}) {
       areaStyle: s.area ? { opacity: 0.18 } : undefined,
       barMaxWidth: 14,
       itemStyle: s.colour ? { color: s.colour } : undefined,
-      lineStyle: s.colour ? { color: s.colour, width: 2 } : { width: 2 },
+      lineStyle: { ...(s.colour ? { color: s.colour } : {}), width: 2, type: s.dash ? "dashed" : "solid" },
       connectNulls: false,
       data: rows.map((r) => [r.t, s.value(r)]),
       z: i,
