@@ -99,8 +99,8 @@ def test_models_view_shows_the_scraped_model_servers(traffic: Demo, page: Page) 
         assert max(float(c[6]) for c in cells if c[0].strip() == target and c[6] != "–") > 0
     # Both time series are drawn, not left empty.
     assert p.locator("[data-c=ms-queue] canvas, [data-c=ms-kv] canvas").count() == 2
-    p.locator("[data-testid=model-servers]").scroll_into_view_if_needed()
-    page.shot("model-servers")
+    p.wait_for_timeout(500)  # the charts' 300 ms draw-in animation, for the screenshot only
+    page.shot("model-servers", "#model-servers")
 
 
 def test_trace_search_opens_a_joined_waterfall(traffic: Demo, page: Page) -> None:

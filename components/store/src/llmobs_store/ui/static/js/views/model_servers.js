@@ -50,12 +50,15 @@ export function modelServers(node, w, bucket) {
       return row;
     }), bucket, w.end, [], w.start);
     const colour = (i) => PALETTE[i % PALETTE.length];
+    // Legend names: just ":port" when every target is on one host (as in the demo).
+    const hosts = new Set(targets.map((t) => t.replace(/:\d+$/, "")));
+    const short = (t) => (hosts.size === 1 && /:\d+$/.test(t) ? t.slice(t.lastIndexOf(":")) : t);
     const c = (n) => node.querySelector(`[data-c=${n}]`);
     timeChart(c("ms-queue"), rows, targets.flatMap((t, i) => [
-      { name: `${t} running`, value: (r) => r[`run:${t}`] ?? null, colour: colour(i) },
-      { name: `${t} waiting`, value: (r) => r[`wait:${t}`] ?? null, colour: colour(i), dash: true },
-    ]), { format: (v) => (v === null || v === undefined ? "–" : (+v).toFixed(1)) });
-    timeChart(c("ms-kv"), rows, targets.map((t, i) => ({ name: t, value: (r) => r[`kv:${t}`] ?? null, colour: colour(i), area: true })),
-      { format: fmtPct });
+      { name: `running ${short(t)}`, value: (r) => r[`run:${t}`] ?? null, colour: colour(i) },
+      { name: `waiting ${short(t)}`, value: (r) => r[`wait:${t}`] ?? null, colour: colour(i), dash: true },
+    ]), { format: (v) => (v === null || v === undefined ? "–" : (+v).toFixed(1)), symbols: true });
+    timeChart(c("ms-kv"), rows, targets.map((t, i) => ({ name: short(t), value: (r) => r[`kv:${t}`] ?? null, colour: colour(i), area: true })),
+      { format: fmtPct, symbols: true });
   });
 }
