@@ -200,9 +200,14 @@ class Page:
             "document.querySelectorAll('[data-state=loading]').length === 0", timeout=30_000
         )
 
-    def shot(self, name: str) -> None:
+    def shot(self, name: str, selector: str | None = None) -> None:
+        """Save the page (or only the element ``selector``) under artifacts/ui/."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        path = str(ARTIFACTS / f"{name}.png")
+        if selector is None:
+            self.page.screenshot(path=path, full_page=True)
+        else:
+            self.page.locator(selector).screenshot(path=path)
 
 
 @pytest.fixture

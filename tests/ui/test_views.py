@@ -73,6 +73,36 @@ def test_models_view_names_the_slowest_model_and_links_to_its_slow_requests(
         assert SLOW_MODEL in rows.nth(i).locator(".chip.model").all_inner_texts()
 
 
+def test_models_view_shows_the_scraped_model_servers(traffic: Demo, page: Page) -> None:
+    # The store scrapes both simulators' /metrics every 5 s (the demo's targets file); wait
+    # until both targets have a scraped token rate, i.e. at least two scrapes each with traffic.
+    def scraped() -> set[str] | None:
+        items = traffic.api("model-servers", bucket_s=10)["items"]
+        found = {
+            m["target"]
+            for m in items
+            if m["kind"] == "model-server" and m["generation_tokens_per_s"]
+        }
+        return found if len(found) >= 2 else None
+
+    targets: set[str] = traffic.wait_for("two scraped model servers", scraped)
+    p = page.open("/models", "[data-testid=model-servers]")
+    rows = p.locator("[data-testid=model-server-row]")
+    cells = [rows.nth(i).locator("td").all_inner_texts() for i in range(rows.count())]
+    assert targets <= {c[0].strip() for c in cells}
+    # gpt-4o-mini is served by both simulators (the gateway tries the flaky one first).
+    assert len([c for c in cells if c[1].strip() == FAST_MODEL]) == 2
+    for c in cells:
+        assert c[4].strip().endswith("%")  # KV-cache usage, as the simulator reports it
+        assert c[8].strip().endswith("ago")  # last seen
+    for target in targets:  # each target generated tokens in the range
+        assert max(float(c[6]) for c in cells if c[0].strip() == target and c[6] != "–") > 0
+    # Both time series are drawn, not left empty.
+    assert p.locator("[data-c=ms-queue] canvas, [data-c=ms-kv] canvas").count() == 2
+    p.wait_for_timeout(500)  # the charts' 300 ms draw-in animation, for the screenshot only
+    page.shot("model-servers", "#model-servers")
+
+
 def test_trace_search_opens_a_joined_waterfall(traffic: Demo, page: Page) -> None:
     p = page.open("/traces", "[data-testid=trace-row]")
     assert p.locator("[data-testid=trace-row]").count() > 3

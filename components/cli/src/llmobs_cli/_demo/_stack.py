@@ -28,6 +28,9 @@ SLOW_MODEL = ("gpt-4o", 0.55, 0.035)
 EMBEDDING_MODEL = "text-embedding-3-small"
 #: Fraction of requests the flaky upstream fails before the first byte (the gateway fails over).
 FLAKY_ERROR_RATE = 0.3
+#: How often the store scrapes the simulators' /metrics: short, so the UI's model-server
+#: section fills within seconds of the demo starting.
+SCRAPE_INTERVAL_S = 5
 
 
 class StackError(RuntimeError):
@@ -171,6 +174,22 @@ def http_ok(url: str) -> Callable[[Service], bool]:
     return check
 
 
+def scrape_targets(ports: dict[str, int]) -> dict[str, object]:
+    """The store's targets file for the simulators: ``{model_server name: port}`` → their
+    ``/metrics`` (vLLM metric names), kind ``model-server``, labelled with the name."""
+    return {
+        "interval_s": SCRAPE_INTERVAL_S,
+        "targets": [
+            {
+                "url": f"http://127.0.0.1:{port}/metrics",
+                "kind": "model-server",
+                "labels": {"model_server": name},
+            }
+            for name, port in ports.items()
+        ],
+    }
+
+
 @dataclass
 class Stack:
     """The demo's services, their addresses and the app's progress counters."""
@@ -222,6 +241,13 @@ class Stack:
         }
         config = self.data_dir / "gateway.json"
         config.write_text(json.dumps(routing, indent=2), encoding="utf-8")
+        # The model-server layer: the store scrapes both simulators as an operator-made targets
+        # file would list them (the store reads the file again every round).
+        targets = self.data_dir / "scrape-targets.json"
+        targets.write_text(
+            json.dumps(scrape_targets({"fast": sim_port, "flaky": flaky_port}), indent=2),
+            encoding="utf-8",
+        )
         gateway = f"http://127.0.0.1:{gw_port}"
         # Export often so the UI fills quickly; forward the simulator's x-sim-* length control.
         gateway_env = {
@@ -239,7 +265,16 @@ class Stack:
         self.services = [
             Service(
                 "store",
-                _llmobs("store", "serve", "--host", "127.0.0.1", "--port", str(self.store_port)),
+                _llmobs(
+                    "store",
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.store_port),
+                    "--scrape-targets",
+                    str(targets),
+                ),
                 http_ok(f"{self.store_url}/readyz"),
                 env=store_env,
                 startup_s=120,

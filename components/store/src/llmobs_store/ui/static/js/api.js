@@ -42,6 +42,7 @@ export const api = {
   sessions: (p) => get("/sessions", p),
   session: (id) => get(`/sessions/${encodeURIComponent(id)}`),
   models: (p) => get("/models", p),
+  modelServers: (p) => get("/model-servers", p),
   usage: (p) => get("/usage", p),
   errors: (p) => get("/errors", p),
   loops: (p) => get("/loops", p),

@@ -28,13 +28,14 @@ function make(node, option) {
     animationDuration: 300,
     grid: { left: 56, right: 18, top: 34, bottom: 28, containLabel: false },
     tooltip: { trigger: "axis", confine: true },
-    legend: { top: 0, right: 0, icon: "roundRect", itemWidth: 10, itemHeight: 10, textStyle: { color: "#6b7189" } },
     ...option,
+    legend: { ...LEGEND, ...(option.legend || {}) },
   });
   live.add(chart);
   return chart;
 }
 
+const LEGEND = { top: 0, right: 0, icon: "roundRect", itemWidth: 10, itemHeight: 10, textStyle: { color: "#6b7189" } };
 const axisStyle = { axisLine: { lineStyle: { color: "#d8dce8" } }, axisLabel: { color: "#6b7189" }, splitLine: { lineStyle: { color: "#eef0f6" } } };
 
 function valueAxis(fmt, name) {
@@ -67,17 +68,21 @@ export function timeChart(node, rows, series, opts = {}) {
     xAxis: { type: "time", ...axisStyle, splitLine: { show: false } },
     yAxis: opts.yAxes ? opts.yAxes.map((a) => valueAxis(a.format, a.name)) : valueAxis(fmt, opts.unit),
     tooltip: { trigger: "axis", confine: true, valueFormatter: fmt },
+    // Many series: one scrolling legend row rather than rows wrapping over the plot.
+    ...(series.length > 3 ? { legend: { type: "scroll", left: 0 } } : {}),
     series: series.map((s, i) => ({
       name: s.name,
       type: s.type || "line",
       stack: s.stack,
       yAxisIndex: s.yAxis || 0,
-      showSymbol: false,
+      // Gauges scraped every few seconds: a lone point between gaps must still show.
+      showSymbol: !!opts.symbols,
+      symbolSize: 4,
       smooth: s.type === "bar" ? undefined : 0.2,
       areaStyle: s.area ? { opacity: 0.18 } : undefined,
       barMaxWidth: 14,
       itemStyle: s.colour ? { color: s.colour } : undefined,
-      lineStyle: s.colour ? { color: s.colour, width: 2 } : { width: 2 },
+      lineStyle: { ...(s.colour ? { color: s.colour } : {}), width: 2, type: s.dash ? "dashed" : "solid" },
       connectNulls: false,
       data: rows.map((r) => [r.t, s.value(r)]),
       z: i,

@@ -3,13 +3,16 @@
 import { api } from "../api.js";
 import { groupedBars, timeChart, fillBuckets, PALETTE } from "../charts.js";
 import { html, raw, section, empty, fmtInt, fmtMs, fmtPct, href } from "../ui.js";
+import { modelServers } from "./model_servers.js";
 
 export async function models(root, params, ctx) {
   ctx.setCrumbs([{ label: "Models" }]);
   const w = ctx.window();
-  root.innerHTML = '<div id="body"></div>';
+  root.innerHTML = '<div id="body"></div><div id="model-servers" class="section"></div>';
   const bucket = ctx.bucket();
-  return section(root.querySelector("#body"), () => api.models({ ...w, bucket_s: bucket }), (d, node) => {
+  // The model-server layer loads on its own: either part can be empty or fail alone.
+  const servers = modelServers(root.querySelector("#model-servers"), w, bucket);
+  const calls = section(root.querySelector("#body"), () => api.models({ ...w, bucket_s: bucket }), (d, node) => {
     const items = (d.items || []).slice().sort((a, b) => (b.ttft_p95_ms ?? -1) - (a.ttft_p95_ms ?? -1));
     if (!items.length) {
       node.innerHTML = String(empty("No model calls in this time range", "Model calls appear once an instrumented app or the gateway sends spans."));
@@ -69,4 +72,5 @@ export async function models(root, params, ctx) {
     }), bucket, w.end, [], w.start);
     timeChart(c("trend"), rows, names.map((n, i) => ({ name: n, value: (r) => r[n] ?? null, colour: PALETTE[i % PALETTE.length] })), { format: fmtMs });
   });
+  return Promise.all([calls, servers]);
 }
