@@ -289,7 +289,10 @@ class Queries:
             " / 1000 AS duration_ms, "
             "argMinIf(if(response_model != '', response_model, request_model), start_time, "
             "kind = 'LLM') AS model, "
-            "argMinIf(span_id, start_time, kind = 'LLM') AS llm_span_id, "
+            # The user's question is the first LLM call's input; the answer is the last LLM
+            # call's output (a turn with a tool call ends with the model's final reply).
+            "argMinIf(span_id, start_time, kind = 'LLM' AND counted = 1) AS first_llm, "
+            "argMaxIf(span_id, end_time, kind = 'LLM' AND counted = 1) AS last_llm, "
             "anyIf(user_id, user_id != '') AS user_id, "
             f"{_COUNTED_SUMS}, minIf(ttft_ms, kind = 'LLM') AS ttft_ms, "
             "if(countIf(status = 'ERROR') > 0, 'ERROR', 'OK') AS status "
@@ -300,13 +303,13 @@ class Queries:
         )
         if not turns:
             return None
-        span_ids = [t["llm_span_id"] for t in turns if t["llm_span_id"]]
+        span_ids = sorted({t[k] for t in turns for k in ("first_llm", "last_llm") if t[k]})
         content = self.content_for(None, span_ids, max_chars=_TRUNCATE) if span_ids else {}
         user_id = next((t["user_id"] for t in turns if t["user_id"]), "")
         for turn in turns:
-            span_id = turn.pop("llm_span_id")
+            first, last = turn.pop("first_llm"), turn.pop("last_llm")
             turn.pop("user_id")
-            for role in ("input", "output"):
+            for role, span_id in (("input", first), ("output", last)):
                 record = content.get((span_id, role))
                 turn[role] = record["text"] if record else None
         totals = {
