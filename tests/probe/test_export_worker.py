@@ -73,3 +73,45 @@ def test_refused_endpoint_counts_failed_exports(sim_url: str, probe_factory: Any
     assert result.choices  # the app got its answer
     probe.flush()
     assert _guard.dropped().get(("traces", "export_failed"), 0) > before
+
+
+# Under gevent the export worker is a greenlet, and greenlets survive fork. A gevent app forks for
+# every subprocess (the openai SDK's platform.platform() runs `uname -p` on a request); the child
+# must get to its exec (here: its exit) instead of running the parent's export loop forever.
+_FORKED_CHILD = """
+from gevent import monkey
+
+monkey.patch_all()
+import os, sys, time
+import gevent
+from llmobs_probe._export_worker import ExportWorker
+
+worker = ExportWorker(span_exporter=None, log_exporter=None, collect_metrics=None,
+                      max_queue_size=16, max_batch_size=8, schedule_delay_s=0.02,
+                      metric_interval_s=60.0)
+worker.put_span(object())  # starts the worker greenlet
+gevent.sleep(0.05)  # it now waits on its Event
+pid = os.fork()
+if pid == 0:
+    gevent.sleep(0.2)  # lets the inherited worker greenlet run in the child
+    os._exit(7)
+deadline = time.monotonic() + 10
+while time.monotonic() < deadline:
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        sys.exit(0 if os.waitstatus_to_exitcode(status) == 7 else 1)
+    time.sleep(0.05)
+os.kill(pid, 9)
+os.waitpid(pid, 0)
+sys.exit(3)  # the child never got past the worker greenlet it inherited
+"""
+
+
+def test_gevent_child_is_not_held_by_inherited_worker_greenlet() -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", _FORKED_CHILD], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-3000:])

@@ -31,18 +31,46 @@ GUNICORN = Path(sys.executable).parent / "gunicorn"
 WORKERS = 4
 
 
+# Every request must be fast: the probe never slows the app. A request that takes longer fails
+# the test, with the stacks of every worker's threads and greenlets at that moment (the test app
+# dumps them on SIGUSR1, see apps/flask_app.py).
+REQUEST_TIMEOUT_S = 10
+
+
 def _get(url: str) -> dict[str, Any]:
     import json
 
     req = urllib.request.Request(url, headers={"baggage": "session.id=web-session"})
     try:
-        with urllib.request.urlopen(req, timeout=15) as resp:
+        with urllib.request.urlopen(req, timeout=REQUEST_TIMEOUT_S) as resp:
             return dict(json.loads(resp.read()))
     except urllib.error.HTTPError as exc:  # the app's own trouble under load, not the probe's
         exc.close()
         return {}
-    except TimeoutError:  # one slow request; a stuck worker still fails: its pid never shows
-        return {}
+
+
+def _stall_report(proc: subprocess.Popen[bytes], dump_dir: Path) -> str:
+    """Ask every process of the server (workers and children they forked) for its stacks; say
+    what each was running and where each greenlet serving /chat waits."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGUSR1)  # the master forwards it to the workers, too
+    time.sleep(2)
+    report = []
+    for dump in sorted(dump_dir.glob("*.txt")):
+        text = dump.read_text(errors="replace")
+        threads, _, greenlets = text.partition("=== greenlets")
+        report.append(f"--- pid {dump.stem} (full dump: {dump}); running:")
+        report += [
+            ln for ln in threads.splitlines() if ln.startswith("  File") and "dump" not in ln
+        ]
+        for block in greenlets.split("+--- <")[1:]:
+            running = block.partition("Spawned at:")[0]
+            if " in chat" in running:
+                frames = [
+                    ln.strip() for ln in running.splitlines() if ln.strip().startswith("File")
+                ]
+                report += ["  /chat waits in:", *(f"    {f}" for f in frames[-3:])]
+    return "\n".join(report)
 
 
 # --preload with sync workers: the probe starts in the master and every forked worker must start
@@ -62,6 +90,7 @@ def test_gunicorn_workers_all_deliver_joined_traces(
         OTEL_EXPORTER_OTLP_ENDPOINT=endpoint,
         OTEL_SERVICE_NAME=f"gunicorn-{worker_class}",
         OTEL_BSP_SCHEDULE_DELAY="100",
+        DUMP_DIR=str(tmp_path),
     )
     cmd = [str(GUNICORN), *(["--preload"] if preload else []), "-w", str(WORKERS)]
     cmd += ["-k", worker_class]
@@ -85,7 +114,13 @@ def test_gunicorn_workers_all_deliver_joined_traces(
         pids: set[int] = set()
         with ThreadPoolExecutor(6) as pool:
             for _ in range(8):  # bounded: 8 rounds of 24 concurrent requests at most
-                pids.update(r["pid"] for r in pool.map(lambda _: _get(base), range(24)) if r)
+                try:
+                    pids.update(r["pid"] for r in pool.map(lambda _: _get(base), range(24)) if r)
+                except TimeoutError:
+                    pytest.fail(
+                        f"a request took over {REQUEST_TIMEOUT_S}s:\n"
+                        + _stall_report(proc, tmp_path)
+                    )
                 if len(pids) == WORKERS:
                     break
         assert len(pids) == WORKERS

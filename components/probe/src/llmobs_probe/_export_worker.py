@@ -129,9 +129,9 @@ class ExportWorker:
             return
         # Created here, not in __init__: after a fork and a gevent/eventlet patch these are the
         # patched (green) primitives of the process that uses them.
-        self._wake = threading.Event()
+        wake = self._wake = threading.Event()
         self._next_collect = time.monotonic() + self._metric_interval
-        thread = threading.Thread(target=self._run, name="llmobs-export", daemon=True)
+        thread = threading.Thread(target=self._run, args=(wake,), name="llmobs-export", daemon=True)
         self._thread = thread
         thread.start()
 
@@ -145,14 +145,23 @@ class ExportWorker:
         self._measurements.clear()
         _guard.reset_after_fork()
 
-    def _run(self) -> None:
+    def _run(self, wake: threading.Event) -> None:
+        # The worker owns the Event it was started with and stops as soon as that is no longer
+        # the current one. Under gevent the worker is a greenlet, and greenlets, unlike OS
+        # threads, survive fork: a child forked by a request (``platform.platform()`` in the
+        # openai SDK runs ``uname -p`` through gevent's subprocess) inherits this greenlet while
+        # ``_after_fork`` has reset ``_wake`` to None. Reading ``self._wake`` on each round made
+        # that inherited greenlet spin without ever yielding, so the child never reached its
+        # exec, and the parent's request waited on the child's exec pipe for as long as the
+        # child spun (for ever, silently). Now the inherited greenlet waits, sees it is stale
+        # and ends, and the child's own code runs.
         token = otel_context.attach(otel_context.set_value(_SUPPRESS, True))
         try:
             while not self._stopping:
-                wake = self._wake
-                if wake is not None:
-                    wake.wait(self._delay)
-                    wake.clear()
+                wake.wait(self._delay)
+                wake.clear()
+                if self._wake is not wake:  # forked (or replaced): this process has its own
+                    return
                 self.flush_once()
         finally:
             otel_context.detach(token)
