@@ -163,6 +163,12 @@ def test_the_store_scrapes_simulators_and_a_gpu_exporter(
             1500,
         )
         assert found[f"{beta_name}/beta"]["ttft_p95_ms"] < 1000
+        # Each item carries its target's own labels from the targets file (for naming it).
+        assert found[f"{gpu_name}/NVIDIA H100"]["labels"] == {A.K8S_NODE_NAME: "n1"}
+        assert found[f"{beta_name}/beta"]["labels"] == {}
+        alpha_items = [v for k, v in found.items() if k.startswith("alpha-0/")]
+        assert alpha_items
+        assert all(item["labels"] == pod_labels for item in alpha_items)
         stored = store.app.state.store.storage.query(
             f"SELECT resource_attributes AS r FROM {settings.database}.metric_points "
             "WHERE service = 'alpha-0' LIMIT 1"

@@ -89,14 +89,16 @@ def test_models_view_shows_the_scraped_model_servers(traffic: Demo, page: Page) 
     p = page.open("/models", "[data-testid=model-servers]")
     rows = p.locator("[data-testid=model-server-row]")
     cells = [rows.nth(i).locator("td").all_inner_texts() for i in range(rows.count())]
-    assert targets <= {c[0].strip() for c in cells}
+    # The first cell names the server by its label from the targets file, then its address.
+    assert targets <= {c[0].split()[-1] for c in cells}
+    assert {"fast", "flaky"} <= {c[0].split()[0] for c in cells}
     # gpt-4o-mini is served by both simulators (the gateway tries the flaky one first).
     assert len([c for c in cells if c[1].strip() == FAST_MODEL]) == 2
     for c in cells:
         assert c[4].strip().endswith("%")  # KV-cache usage, as the simulator reports it
         assert c[8].strip().endswith("ago")  # last seen
     for target in targets:  # each target generated tokens in the range
-        assert max(float(c[6]) for c in cells if c[0].strip() == target and c[6] != "–") > 0
+        assert max(float(c[6]) for c in cells if c[0].split()[-1] == target and c[6] != "–") > 0
     # Both time series are drawn, not left empty.
     assert p.locator("[data-c=ms-queue] canvas, [data-c=ms-kv] canvas").count() == 2
     p.wait_for_timeout(500)  # the charts' 300 ms draw-in animation, for the screenshot only

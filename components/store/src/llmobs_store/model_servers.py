@@ -52,6 +52,12 @@ _KEY = (
 )
 
 
+# Resource attributes the scraper derives itself; the rest are the target's labels.
+_RESOURCE_KEYS = frozenset(
+    (A.SERVICE_NAME, A.LLMOBS_SCRAPE_URL, A.LLMOBS_SCRAPE_KIND, A.SERVER_ADDRESS, A.LLMOBS_LAYER)
+)
+
+
 def _field_of(table: dict[str, Any]) -> dict[str, str]:
     return {name: field for field, spec in table.items() for name in _names(spec)}
 
@@ -86,8 +92,9 @@ def report(query: Rows, start: int, end: int, bucket_s: int) -> dict[str, Any]:
     points = query(
         f"SELECT {_KEY}, name, attributes AS attrs, argMax(value, time) AS last_value, "
         "argMin(value, time) AS first_value, toUnixTimestamp64Milli(max(time)) AS last_ms, "
-        "toUnixTimestamp64Milli(min(time)) AS first_ms FROM $db.metric_points "
-        f"WHERE {_RANGE} AND type IN ('gauge', 'sum') AND name IN {{names:Array(String)}} "
+        "toUnixTimestamp64Milli(min(time)) AS first_ms, any(resource_attributes) AS res "
+        f"FROM $db.metric_points WHERE {_RANGE} AND type IN ('gauge', 'sum') "
+        "AND name IN {names:Array(String)} "
         "GROUP BY target, kind, model, name, attrs",
         {**params, "names": sorted(gauge_of | rate_of)},
     )
@@ -104,9 +111,14 @@ def report(query: Rows, start: int, end: int, bucket_s: int) -> dict[str, Any]:
     )
     rates: dict[tuple[str, str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     seen: dict[tuple[str, str, str], int] = {}
+    labels: dict[str, dict[str, str]] = {}
     for row in points:
         key = (row["target"], row["kind"], row["model"])
         seen[key] = max(seen.get(key, 0), int(row["last_ms"]))
+        # The target's own labels (from the targets file: model server, pod, namespace...).
+        labels.setdefault(
+            row["target"], {k: v for k, v in dict(row["res"]).items() if k not in _RESOURCE_KEYS}
+        )
         if row["name"] in gauge_of:
             gauges[key][gauge_of[row["name"]]].append(float(row["last_value"]))
         elif row["last_ms"] > row["first_ms"]:
@@ -132,6 +144,7 @@ def report(query: Rows, start: int, end: int, bucket_s: int) -> dict[str, Any]:
     items = []
     for key in sorted(seen):
         item: dict[str, Any] = {"target": key[0], "kind": key[1], "model": key[2]}
+        item["labels"] = labels.get(key[0], {})
         for field, (_, how) in _GAUGES.items():
             values = gauges[key].get(field)
             item[field] = _COMBINE[how](values) if values else None

@@ -18,13 +18,16 @@ export function modelServers(node, w, bucket) {
       return;
     }
     const targets = [...new Set(items.map((m) => m.target))];
+    // A target's own name from the targets file (the model server's label, else its pod).
+    const names = new Map(items.map((m) => [m.target, (m.labels || {}).model_server || (m.labels || {})["k8s.pod.name"] || ""]));
+    const nameOf = (t) => names.get(t) || "";
     node.innerHTML = String(html`
       <div class="card flush" data-testid="model-servers"><h2>Model servers <span class="sub">scraped from /metrics: ${fmtInt(targets.length)} target${targets.length === 1 ? "" : "s"}, latest values and rates over the range</span></h2>
         <table class="data"><thead><tr>
           <th>Target</th><th>Model</th><th class="num">Running</th><th class="num">Waiting</th><th>KV cache</th>
           <th class="num">TTFT p95</th><th class="num">Gen tok/s</th><th class="num">Prompt tok/s</th><th class="num">Last seen</th></tr></thead><tbody>
           ${items.map((m) => html`<tr data-testid="model-server-row">
-            <td class="nowrap mono" data-testid="model-server-target">${m.target}</td>
+            <td class="nowrap" data-testid="model-server-target">${nameOf(m.target) ? html`<b>${nameOf(m.target)}</b> ` : ""}<span class="mono muted">${m.target}</span></td>
             <td class="nowrap">${m.model ? html`<span class="chip model">${m.model}</span>` : html`<span class="muted">–</span>`}</td>
             <td class="num">${fmtCount(m.requests_running)}</td>
             <td class="num">${m.requests_waiting ? html`<span class="pill-warn">${fmtInt(m.requests_waiting)}</span>` : fmtCount(m.requests_waiting)}</td>
@@ -52,7 +55,7 @@ export function modelServers(node, w, bucket) {
     const colour = (i) => PALETTE[i % PALETTE.length];
     // Legend names: just ":port" when every target is on one host (as in the demo).
     const hosts = new Set(targets.map((t) => t.replace(/:\d+$/, "")));
-    const short = (t) => (hosts.size === 1 && /:\d+$/.test(t) ? t.slice(t.lastIndexOf(":")) : t);
+    const short = (t) => nameOf(t) || (hosts.size === 1 && /:\d+$/.test(t) ? t.slice(t.lastIndexOf(":")) : t);
     const c = (n) => node.querySelector(`[data-c=${n}]`);
     timeChart(c("ms-queue"), rows, targets.flatMap((t, i) => [
       { name: `running ${short(t)}`, value: (r) => r[`run:${t}`] ?? null, colour: colour(i) },
