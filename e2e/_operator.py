@@ -34,7 +34,8 @@ class OperatorProcess:
     service_account: str
     directory: Path
     peering: str = "llmobs"
-    resync_s: float = 3.0  # drift repair / status refresh; the chart's default (60 s) is for prod
+    # The chart's default: drift repair and status refresh are event-driven, the timer a backstop.
+    resync_s: float = 60.0
     extra_env: dict[str, str] = field(default_factory=dict)
     port: int = 0
     liveness_port: int = 0

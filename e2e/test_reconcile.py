@@ -5,6 +5,8 @@ server rejects an invalid resource with a message naming the field."""
 from __future__ import annotations
 
 import json
+import time
+import urllib.error
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -30,25 +32,67 @@ CHILDREN = [
     ("service", f"{NAME}-gateway"),
     ("deployment", f"{NAME}-gateway"),
 ]
+# The status follows the children's readiness within seconds (child workload events), not at the
+# next resync (the e2e operator runs with the chart's 60 s).
+READY_LAG_S = 15.0
+FIRST_RESYNC_S = 5.0  # the operator's timer: first run 5 s after creation, then every 60 s
+
+
+def _get(cluster: Cluster, path: str) -> dict[str, Any] | None:
+    try:
+        obj: dict[str, Any] = cluster.api_get(path)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return None
+        raise
+    return obj
+
+
+def _workload_ready(obj: dict[str, Any] | None) -> bool:
+    if obj is None:
+        return False
+    st, generation = obj.get("status") or {}, obj["metadata"].get("generation", 0)
+    return bool(
+        st.get("observedGeneration", 0) >= generation
+        and (st.get("readyReplicas") or 0) >= (obj.get("spec") or {}).get("replicas", 1)
+    )
 
 
 @pytest.fixture(scope="module")
 def applied(cluster: Cluster, operator: OperatorProcess) -> Iterator[tuple[str, dict[str, Any]]]:
-    """One resource applied in a fresh namespace and Ready; yields (namespace, the resource)."""
+    """One resource applied in a fresh namespace and Ready within READY_LAG_S of its children;
+    yields (namespace, the resource)."""
     namespace = f"rec-{uuid.uuid4().hex[:6]}"
     cluster.kubectl("create", "namespace", namespace)
     cluster.wait_for_default_service_account(namespace)
-    volumes = provide_volumes(cluster, 1)
     cluster.apply(llmobs(NAME, SPEC, only=namespace), namespace=namespace)
+    applied_at = time.monotonic()
+    # The store's claim binds only once a volume exists: hold it back past the resync timer's
+    # first run (5 s after creation), so only a child event can turn the status Ready in time.
+    time.sleep(max(0.0, FIRST_RESYNC_S + 1 - (time.monotonic() - applied_at)))
+    volumes = provide_volumes(cluster, 1)
+
+    base = f"/namespaces/{namespace}"
+    children_ready_at: list[float] = []
 
     def ready() -> dict[str, Any] | None:
-        obj: dict[str, Any] = cluster.get_json("llmobs", NAME, "-n", namespace)
-        return obj if condition(obj, "Ready").get("status") == "True" else None
+        obj = _get(cluster, f"/apis/llmobs.dev/v1alpha1{base}/llmobservabilities/{NAME}")
+        if obj is not None and condition(obj, "Ready").get("status") == "True":
+            return obj
+        workloads = [
+            _get(cluster, f"/apis/apps/v1{base}/{kind}/{NAME}-{part}")
+            for kind, part in (("statefulsets", "store"), ("deployments", "gateway"))
+        ]
+        if not children_ready_at and all(_workload_ready(w) for w in workloads):
+            children_ready_at.append(time.monotonic())
+        return None
 
     try:
         resource = wait_until(ready, f"{NAME} Ready", timeout_s=90)
     except AssertionError as exc:
         raise AssertionError(f"{exc}\noperator log:\n{operator.tail()}") from exc
+    lag = time.monotonic() - children_ready_at[0] if children_ready_at else 0.0
+    assert lag <= READY_LAG_S, f"Ready {lag:.1f}s after the children\n{operator.tail()}"
     yield namespace, resource
     cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
     cluster.kubectl("delete", "pv", *volumes, "--wait=false", check=False)

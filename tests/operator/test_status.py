@@ -97,3 +97,22 @@ def test_rollout_in_progress_is_not_ready_and_apply_errors_surface() -> None:
     )
     assert conditions(st)["Ready"]["reason"] == "ApplyFailed"
     assert "422" in conditions(st)["Ready"]["message"]
+
+
+def test_differs_ignores_fields_owned_by_others() -> None:
+    observed = status.Observed(
+        generation=1,
+        store_workload=sts(1),
+        gateway_workload=None,
+        webhook_registered=True,
+        webhook_serving=True,
+    )
+    first = status.compute(OWNER, parse_spec({}), observed, None, "T1")
+    stored = {**first, "kopf": {"progress": {}}}
+    again = status.compute(OWNER, parse_spec({}), observed, stored, "T2")
+    assert not status.differs(stored, again)  # same conditions, transition times kept
+    assert status.differs(None, first)
+    not_ready = status.compute(
+        OWNER, parse_spec({}), status.Observed(1, sts(0), None, True, True), stored, "T3"
+    )
+    assert status.differs(stored, not_ready)

@@ -11,6 +11,7 @@ import pydantic
 
 from llmobs_operator import drift, injection, tls
 from llmobs_operator import spec as s
+from llmobs_operator.coalescer import Coalescer
 from llmobs_operator.injection import LABEL_STATUS
 from llmobs_operator.k8s import ApiError, KubeApi
 from llmobs_operator.reconciler import (
@@ -26,12 +27,17 @@ from llmobs_operator.reconciler import (
 )
 from llmobs_operator.resources import common
 from llmobs_operator.selectors import choose
-from llmobs_operator.status import Observed, compute
+from llmobs_operator.status import Observed, compute, differs
 from llmobs_operator.webhook_server import LlmobsWebhookServer
 
 logger = logging.getLogger(__name__)
 CR = (s.GROUP, s.VERSION, s.PLURAL)
 CHILD_LABELS = {"app.kubernetes.io/managed-by": common.MANAGED_BY}
+# A child workload's status change refreshes its owner's status after STATUS_DELAY_S (a rollout's
+# burst of events becomes one write), at most once per STATUS_MIN_INTERVAL_S per resource.
+STATUS_DELAY_S = 0.5
+STATUS_MIN_INTERVAL_S = 2.0
+WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 
 
 def _owner(body: Any) -> common.Owner:
@@ -82,6 +88,7 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
 
     @kopf.on.cleanup(id="close", registry=registry)
     async def close(**_: Any) -> None:
+        await refresher.aclose()
         if runtime.api is not None:
             await runtime.api.aclose()
 
@@ -200,6 +207,30 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
         )
         return compute(owner, entry.spec, observed, body.get("status"), _now())
 
+    async def refresh_status(key: str) -> bool:
+        """Recompute one resource's status after a child changed; True: try again later."""
+        entry = runtime.entries.get(key)
+        if entry is None or runtime.api is None:
+            return False
+        namespace, _, name = key.partition("/")
+        body = await runtime.api.get("LLMObservability", namespace, name)
+        if body is None or body["metadata"].get("deletionTimestamp"):
+            return False
+        current = body.get("status") or {}
+        if current.get("observedGeneration") != body["metadata"].get("generation"):
+            # Reconcile of this generation has not written its status yet: it will, with what it
+            # saw; look again after it, in case the children changed in between.
+            return True
+        new = await _status(body, entry_from_body(body), [])
+        if differs(current, new):
+            await runtime.api.patch_status("LLMObservability", namespace, name, new)
+            logger.info("status of %s refreshed after a child changed", key)
+        return False
+
+    refresher = Coalescer(
+        refresh_status, delay_s=STATUS_DELAY_S, min_interval_s=STATUS_MIN_INTERVAL_S
+    )
+
     @kopf.on.resume(*CR, id="reconcile", registry=registry)
     @kopf.on.create(*CR, id="reconcile", registry=registry)
     @kopf.on.update(*CR, id="reconcile", field="spec", registry=registry)
@@ -227,6 +258,7 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
     async def on_delete(namespace: str | None, name: str, **_: Any) -> None:
         """Children go with their owner references; the webhook entry goes here."""
         runtime.entries.pop(f"{namespace}/{name}", None)
+        refresher.forget(f"{namespace}/{name}")
         await sync_webhook(runtime, runtime.entries.values())
 
     for group_version, plural in (
@@ -242,11 +274,17 @@ def build_registry(runtime: Runtime, tls_files: tls.TlsFiles) -> kopf.OperatorRe
             group, version, plural, id="repair_child", labels=CHILD_LABELS, registry=registry
         )
         async def child_changed(body: Any, type: str, **_: Any) -> None:
-            """A child deleted or edited by someone: re-apply it now, not at the next resync."""
+            """A child deleted or edited by someone: re-apply it now, not at the next resync. A
+            workload's status changed: refresh its owner's status soon, not at the next resync."""
             meta = body.get("metadata") or {}
             instance = (meta.get("labels") or {}).get(common.LABEL_INSTANCE)
-            entry = runtime.entries.get(f"{meta.get('namespace')}/{instance}")
-            if entry is None or runtime.api is None or type not in ("DELETED", "MODIFIED"):
+            key = f"{meta.get('namespace')}/{instance}"
+            entry = runtime.entries.get(key)
+            if entry is None or runtime.api is None:
+                return
+            if body.get("kind") in WORKLOAD_KINDS:
+                refresher.trigger(key)
+            if type not in ("DELETED", "MODIFIED"):
                 return
             owner = common.Owner(entry.candidate.name, entry.candidate.namespace, entry.uid)
             for manifest in common.desired_children(owner, entry.spec):

@@ -169,3 +169,15 @@ class KubeApi:
             content=json.dumps(patch),
             headers={"Content-Type": "application/merge-patch+json"},
         )
+
+    async def patch_status(
+        self, kind: str, namespace: str | None, name: str, status: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """JSON merge patch of the ``status`` subresource (lists such as conditions are replaced
+        whole, so ``status`` carries every condition)."""
+        return await self._call(
+            "PATCH",
+            url_for(kind, namespace, name) + "/status",
+            content=json.dumps({"status": dict(status)}),
+            headers={"Content-Type": "application/merge-patch+json"},
+        )

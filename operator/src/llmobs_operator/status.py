@@ -151,3 +151,10 @@ def compute(
             "gateway": gateway_url(owner) if spec.gateway.enabled else "",
         },
     }
+
+
+def differs(current: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
+    """Whether writing ``new`` would change the stored status (fields others own, such as kopf's
+    progress, are ignored): an unchanged status is not written again."""
+    current = current or {}
+    return any(current.get(key) != value for key, value in new.items())
