@@ -7,8 +7,9 @@ Layout it expects (what ``llmobs-instrument bundle DIR`` writes, what the operat
                                         (appended to sys.path here if the operator did not)
 
 It removes DIR/bootstrap and DIR/site-packages from PYTHONPATH for child processes (unless
-``LLMOBS_KEEP_PYTHONPATH=true``), runs the app's own ``sitecustomize`` if there is one further on
-the path, and starts the probe. Nothing here may raise into the app.
+``LLMOBS_KEEP_PYTHONPATH=true``; ``multiprocessing`` spawn children still get the probe
+through their preparation data: ``llmobs_probe._spawn``), runs the app's own ``sitecustomize``
+if there is one further on the path, and starts the probe. Nothing here may raise into the app.
 """
 
 import os
@@ -21,7 +22,8 @@ def _boot() -> None:
     ours = {here, site_packages}
     if os.path.basename(os.path.dirname(here)) == "llmobs_probe":  # llmobs-instrument COMMAND
         ours.add(os.path.dirname(os.path.dirname(here)))
-    if os.environ.get("LLMOBS_KEEP_PYTHONPATH", "").strip().lower() not in ("true", "1", "yes"):
+    keep = os.environ.get("LLMOBS_KEEP_PYTHONPATH", "").strip().lower() in ("true", "1", "yes")
+    if not keep:
         entries = os.environ.get("PYTHONPATH", "").split(os.pathsep)
         kept = [p for p in entries if p and os.path.abspath(p) not in ours]
         if kept:
@@ -35,7 +37,12 @@ def _boot() -> None:
         return
     from llmobs_probe._distro import initialize
 
-    initialize()
+    if initialize() is not None and not keep:
+        # Spawn children (uvicorn --workers) are the app, too: they get the probe by the
+        # multiprocessing preparation data, not by PYTHONPATH (see llmobs_probe._spawn).
+        from llmobs_probe._spawn import instrument_children, probe_paths
+
+        instrument_children(probe_paths(here, site_packages))
 
 
 def _chain_app_sitecustomize(here: str) -> None:
