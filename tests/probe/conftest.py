@@ -7,11 +7,13 @@ with ``opentelemetry-proto``, so every test sees the bytes the probe really send
 from __future__ import annotations
 
 import gzip
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -259,3 +261,18 @@ def _collect_clients() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         gc.collect()
+
+
+def wait_serving(
+    get: Callable[[], object], proc: subprocess.Popen[bytes], log: Path, timeout_s: float = 60.0
+) -> None:
+    """Wait until the app under test answers ``get()``; fail with its log if it exits or stalls."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            get()
+            return
+        except OSError:
+            assert proc.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.2)

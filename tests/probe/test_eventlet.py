@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +21,7 @@ from typing import Any
 
 from llmobs_semconv import attributes as A
 from llmobs_testing.servers import free_port
+from tests.probe.conftest import wait_serving
 
 APPS = Path(__file__).parent / "apps"
 INSTRUMENT = Path(sys.executable).parent / "llmobs-instrument"
@@ -61,15 +61,7 @@ def test_eventlet_server_requests_stay_fast_and_deliver_joined_traces(
         )
     base = f"http://127.0.0.1:{port}/chat"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                _get(base)
-                break
-            except OSError:
-                assert proc.poll() is None, log.read_text()[-3000:]
-                assert time.monotonic() < deadline, log.read_text()[-3000:]
-                time.sleep(0.2)
+        wait_serving(lambda: _get(base), proc, log)
         with ThreadPoolExecutor(12) as pool:
             results = list(pool.map(lambda _: _get(base), range(REQUESTS)))
         pids = {r["pid"] for r in results}

@@ -25,6 +25,7 @@ import pytest
 from llmobs_probe.cli import bootstrap_dir
 from llmobs_semconv import attributes as A
 from llmobs_testing.servers import free_port
+from tests.probe.conftest import wait_serving
 
 APPS = Path(__file__).parent / "apps"
 GUNICORN = Path(sys.executable).parent / "gunicorn"
@@ -102,15 +103,7 @@ def test_gunicorn_workers_all_deliver_joined_traces(
         )
     base = f"http://127.0.0.1:{port}/chat"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                _get(base)
-                break
-            except OSError:
-                assert proc.poll() is None, log.read_text()[-3000:]
-                assert time.monotonic() < deadline, log.read_text()[-3000:]
-                time.sleep(0.2)
+        wait_serving(lambda: _get(base), proc, log)
         pids: set[int] = set()
         with ThreadPoolExecutor(6) as pool:
             for _ in range(8):  # bounded: 8 rounds of 24 concurrent requests at most

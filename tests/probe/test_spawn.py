@@ -14,7 +14,6 @@ import pickle
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,6 +23,7 @@ from llmobs_probe import _spawn
 from llmobs_probe.cli import bootstrap_dir
 from llmobs_semconv import attributes as A
 from llmobs_testing.servers import free_port
+from tests.probe.conftest import wait_serving
 
 APPS = Path(__file__).parent / "apps"
 INSTRUMENT = Path(sys.executable).parent / "llmobs-instrument"
@@ -64,15 +64,7 @@ def test_uvicorn_spawned_workers_deliver_llm_spans_and_plain_children_stay_clean
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                _get(base + "/chat")
-                break
-            except OSError:
-                assert proc.poll() is None, log.read_text()[-3000:]
-                assert time.monotonic() < deadline, log.read_text()[-3000:]
-                time.sleep(0.2)
+        wait_serving(lambda: _get(base + "/chat"), proc, log)
         pids: set[int] = set()
         with ThreadPoolExecutor(8) as pool:
             for _ in range(20):  # bounded: 20 rounds of 16 concurrent requests at most
