@@ -288,7 +288,7 @@ class Proxy:
                     continue
             else:
                 upstream.breaker.record_success()
-                self.metrics.upstream_up.labels(upstream.name).set(1)
+                self.recorder.child(self.metrics.upstream_up, upstream.name).set(1)
             return _Attempted(response, upstream, attempts, None, "")
         return _Attempted(None, None, attempts, error_type, message)
 

@@ -82,6 +82,20 @@ class Recorder:
         self.log_requests = log_requests
         self._prices_by_model: dict[str, PriceTable | None] = {}
         self._model_labels: set[str] = set()
+        # Labelled Prometheus children by (metric, label values): ``labels()`` takes a lock and
+        # validates on every call, and the finish path asks for six or seven per request.
+        self._children: dict[tuple[object, tuple[str, ...]], Any] = {}
+
+    def child(self, metric: Any, *labels: str) -> Any:
+        """The labelled child of a Prometheus metric, cached."""
+        key = (metric, labels)
+        try:
+            return self._children[key]
+        except KeyError:
+            child = metric.labels(*labels)
+            if len(self._children) < 10_000:  # bounded: label values come from requests
+                self._children[key] = child
+            return child
 
     def model_label(self, model: str) -> str:
         """The model as a metric label; past 1,000 distinct names (pattern routes let callers
@@ -121,14 +135,6 @@ class Recorder:
             if req.tracestate:
                 carrier["tracestate"] = req.tracestate
         parent = _PROPAGATOR.extract(carrier) if carrier else None
-        span = self.telemetry.tracer.start_span(
-            f"{operation} {model}",
-            context=parent,
-            kind=SpanKind.SERVER,
-            start_time=start_ns,
-        )
-        if not span.is_recording():
-            return span
         attrs: dict[str, Any] = {
             A.GEN_AI_OPERATION_NAME: operation,
             A.GEN_AI_REQUEST_MODEL: model,
@@ -150,8 +156,14 @@ class Recorder:
         if req.caller_span_id:
             # The probe recorded this same call: the store counts it once (the caller's span).
             attrs[A.LLMOBS_CALLER_SPAN_ID] = req.caller_span_id
-        span.set_attributes(attrs)
-        return span
+        # Given at creation: one attribute-cleaning pass, no second locked update of the span.
+        return self.telemetry.tracer.start_span(
+            f"{operation} {model}",
+            context=parent,
+            kind=SpanKind.SERVER,
+            attributes=attrs,
+            start_time=start_ns,
+        )
 
     def capturing(self, span: trace.Span) -> bool:
         return self.capture_content and span.is_recording()
@@ -208,20 +220,20 @@ class Recorder:
 
         m = self.metrics
         label = self.model_label(model)
-        m.requests.labels(label, upstream, str(outcome.status or 499)).inc()
-        m.duration.labels(label).observe(now - started)
+        self.child(m.requests, label, upstream, str(outcome.status or 499)).inc()
+        self.child(m.duration, label).observe(now - started)
         if error_type and not outcome.abandoned:
-            m.errors.labels(label, upstream, error_type).inc()
+            self.child(m.errors, label, upstream, error_type).inc()
         if ttft is not None and not error_type:
-            m.ttft.labels(label).observe(ttft)
+            self.child(m.ttft, label).observe(ttft)
         if tpot is not None:
-            m.tpot.labels(label).observe(tpot)
+            self.child(m.tpot, label).observe(tpot)
         if obs.input_tokens:
-            m.tokens.labels(label, "input").inc(obs.input_tokens)
+            self.child(m.tokens, label, "input").inc(obs.input_tokens)
         if obs.output_tokens:
-            m.tokens.labels(label, "output").inc(obs.output_tokens)
+            self.child(m.tokens, label, "output").inc(obs.output_tokens)
         if cost is not None:
-            m.cost.labels(label).inc(cost.total_usd)
+            self.child(m.cost, label).inc(cost.total_usd)
 
         t = self.telemetry
         metric_attrs: dict[str, Any] = {
