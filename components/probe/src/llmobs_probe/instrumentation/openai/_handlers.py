@@ -70,6 +70,11 @@ def _dump(value: Any) -> str:
     return json.dumps(value, default=_jsonable, ensure_ascii=False)
 
 
+def _as_text(value: Any) -> Optional[str]:
+    """A prompt or input as text: strings as they are, token lists and the like as JSON."""
+    return value if isinstance(value, str) else (None if value is None else _dump(value))
+
+
 def _jsonable(value: Any) -> Any:
     dump = getattr(value, "model_dump", None)
     if dump is not None:
@@ -178,8 +183,7 @@ class TextCompletion:
 
     @staticmethod
     def input_text(kwargs: Mapping[str, Any]) -> Optional[str]:
-        prompt = kwargs.get("prompt")
-        return prompt if isinstance(prompt, str) else (None if prompt is None else _dump(prompt))
+        return _as_text(kwargs.get("prompt"))
 
     @staticmethod
     def response(call: Call, result: Any) -> None:
@@ -198,9 +202,7 @@ class TextCompletion:
 
     @staticmethod
     def chunk(call: Call, chunk: Any) -> None:
-        if call.response_id is None:
-            call.response_id = getattr(chunk, "id", None)
-            call.response_model = getattr(chunk, "model", None)
+        Chat._ids(call, chunk)
         choices = chunk.choices
         if choices:
             choice = choices[0]
@@ -225,8 +227,7 @@ class Embeddings:
 
     @staticmethod
     def input_text(kwargs: Mapping[str, Any]) -> Optional[str]:
-        value = kwargs.get("input")
-        return value if isinstance(value, str) else (None if value is None else _dump(value))
+        return _as_text(kwargs.get("input"))
 
     @staticmethod
     def response(call: Call, result: Any) -> None:
