@@ -1,13 +1,15 @@
 """Fixtures for the gateway's integration tests: a real OTLP/HTTP receiver, simulators, gateways.
 
 Everything runs as real HTTP servers on 127.0.0.1 (free ports): the simulator as the model server,
-the gateway under uvicorn, and a small OTLP/HTTP receiver that decodes the protobuf export
-requests the gateway's OpenTelemetry SDK sends.
+the gateway on its own server (as `llmobs gateway serve` runs it), and a small OTLP/HTTP receiver
+that decodes the protobuf export requests the gateway's OpenTelemetry SDK sends.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +18,7 @@ from typing import Any
 
 import openai
 import pytest
+import uvloop
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
@@ -27,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from llmobs_gateway.app import GatewayApp, create_app
+from llmobs_gateway.app import GatewayApp, create_app, serve
 from llmobs_gateway.config import GatewayConfig, parse_config
 from llmobs_gateway.settings import GatewaySettings
 from llmobs_testing.servers import serve_app
@@ -196,14 +199,55 @@ class Gateway:
 
 
 @contextlib.contextmanager
+def serve_gateway(app: GatewayApp) -> Iterator[str]:
+    """Run ``serve(app)`` (what ``llmobs gateway serve`` runs) on a free port in a thread with
+    its own uvloop event loop; on exit stop it the way SIGTERM does and join the thread."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    port = sock.getsockname()[1]
+    ready = threading.Event()
+    loop_box: list[asyncio.AbstractEventLoop] = []
+    stop_box: list[asyncio.Event] = []
+    failure: list[BaseException] = []
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop_box.append(asyncio.get_running_loop())
+        stop_box.append(stop)
+        await serve(app, sock=sock, stop=stop.wait, ready=ready.set)
+
+    def run() -> None:
+        try:
+            uvloop.run(main())
+        except BaseException as exc:
+            failure.append(exc)
+            ready.set()
+
+    thread = threading.Thread(target=run, name=f"gateway-{port}", daemon=True)
+    thread.start()
+    try:
+        assert ready.wait(15), "the gateway did not start"
+        assert not failure, f"the gateway failed to start: {failure!r}"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        if loop_box and stop_box and thread.is_alive():
+            loop_box[0].call_soon_threadsafe(stop_box[0].set)
+        thread.join(20)
+        sock.close()
+        assert not thread.is_alive(), "the gateway did not stop"
+        assert not failure, f"the gateway failed: {failure!r}"
+
+
+@contextlib.contextmanager
 def run_gateway(
     config: GatewayConfig | dict[str, Any], otlp_url: str | None = None, **settings: Any
 ) -> Iterator[Gateway]:
-    """Serve a gateway for ``config`` under uvicorn on a free port."""
+    """Serve a gateway for ``config`` on a free port."""
     if isinstance(config, dict):
         config = parse_config(config)
     app = create_app(GatewaySettings(otlp_endpoint=otlp_url, **settings), config)
-    with serve_app(app) as url:
+    with serve_gateway(app) as url:
         yield Gateway(url, app)
 
 

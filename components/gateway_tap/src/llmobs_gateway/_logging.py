@@ -31,10 +31,10 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str) -> None:
-    """JSON lines on stderr for the gateway's loggers (and uvicorn's)."""
+    """JSON lines on stderr for the gateway's loggers."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
-    for name in ("llmobs_gateway", "uvicorn", "uvicorn.error"):
+    for name in ("llmobs_gateway",):
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler]
         logger.setLevel(level.upper())

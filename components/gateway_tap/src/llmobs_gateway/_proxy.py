@@ -3,9 +3,10 @@
 Per request: read and check the body, take the limits, start the span (continuing the caller's
 ``traceparent``), try upstreams until one answers (connect error, timeout, 429 or 5xx before the
 first byte move on to the next; bounded attempts, one total deadline, circuit breakers), then pass
-the response through. Streamed bytes go to the client as they arrive; the observer watches them on
-the side. A client that goes away cancels the upstream request. Once a byte reached the client
-there is no retry.
+the response through. Streamed bytes go to the client as they arrive, relayed from the upstream
+connection's data callback (no task wake-up per chunk); the observer watches them on the side. A
+client that goes away cancels the request's task (the server does that), which aborts the upstream
+request. Once a byte reached the client there is no retry.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from dataclasses import dataclass
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from llmobs_gateway._asgi import Receive, Scope, Send, send_error, send_whole
 from llmobs_gateway._content import ContentStream
 from llmobs_gateway._limits import RateLimiter
 from llmobs_gateway._observer import ResponseObserver
@@ -27,6 +27,7 @@ from llmobs_gateway._prometheus import GatewayMetrics
 from llmobs_gateway._recording import Outcome, Recorder
 from llmobs_gateway._request import BadRequest, IncomingRequest, key_digest, key_identity
 from llmobs_gateway._routing import Router, Upstream
+from llmobs_gateway._server import Exchange, Request
 from llmobs_gateway._upstream_http import (
     UpstreamBrokenError,
     UpstreamConnectError,
@@ -55,36 +56,6 @@ _RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _INPUT_FIELDS = ("messages", "prompt", "input", "instructions")
 
 
-class _DisconnectWatch:
-    """Waits for the client to go away and then cancels the request's task.
-
-    After the body was read, the next ASGI ``receive()`` only returns on disconnect (or once the
-    response is complete, which ``finishing`` tells apart).
-    """
-
-    __slots__ = ("disconnected", "finishing", "task")
-
-    def __init__(self, receive: Receive) -> None:
-        self.disconnected = False
-        self.finishing = False
-        owner = asyncio.current_task()
-        assert owner is not None
-        self.task = asyncio.get_running_loop().create_task(self._watch(receive, owner))
-
-    async def _watch(self, receive: Receive, owner: asyncio.Task[None]) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                if not self.finishing:
-                    self.disconnected = True
-                    owner.cancel()
-                return
-
-    def stop(self) -> None:
-        self.finishing = True
-        self.task.cancel()
-
-
 @dataclass
 class _Attempted:
     response: UpstreamResponse | None
@@ -95,7 +66,7 @@ class _Attempted:
 
 
 class Proxy:
-    """Serves the proxied OpenAI endpoints (raw ASGI)."""
+    """Serves the proxied OpenAI endpoints."""
 
     def __init__(
         self,
@@ -118,31 +89,26 @@ class Proxy:
         )
 
     async def __call__(
-        self, scope: Scope, receive: Receive, send: Send, sub_path: str, operation: str
+        self, request: Request, exchange: Exchange, sub_path: str, operation: str
     ) -> None:
         started = time.perf_counter()
         self.metrics.in_flight.inc()
         try:
-            await self._serve(scope, receive, send, sub_path, operation, started=started)
-        except ConnectionAbortedError:
-            pass  # the client left before its request was complete: nothing to answer
+            await self._serve(request, exchange, sub_path, operation, started=started)
         finally:
             self.metrics.in_flight.dec()
 
     async def _serve(
         self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
+        request: Request,
+        exchange: Exchange,
         sub_path: str,
         operation: str,
         *,
         started: float,
     ) -> None:
-        settings = self.settings
         try:
-            req = IncomingRequest.from_scope(scope, self.forward_prefixes)
-            await req.read_body(receive, settings.max_body_bytes)
+            req = IncomingRequest.from_headers(request.headers, request.body, self.forward_prefixes)
             model = req.parse()
             key = req.api_key()
             digest = key_digest(key) if key else None
@@ -157,15 +123,14 @@ class Proxy:
                     param="model",
                 )
         except BadRequest as exc:
-            await send_error(send, exc.status, exc.message, code=exc.code, param=exc.param)
+            exchange.send_error(exc.status, exc.message, code=exc.code, param=exc.param)
             return
         identity = key_identity(digest)
         refused = self.limiter.acquire(identity, model)
         if refused is not None:
             retry_after, which = refused
             self.metrics.rate_limited.labels(self.recorder.model_label(model)).inc()
-            await send_error(
-                send,
+            exchange.send_error(
                 429,
                 f"Rate limit reached ({which}); retry after {retry_after} s",
                 code="rate_limit_exceeded",
@@ -212,11 +177,10 @@ class Proxy:
             upstream_headers.append((b"baggage", req.baggage.encode("latin-1")))
         upstream_headers.extend(req.forwarded)
 
-        watch = _DisconnectWatch(receive)
         try:
             candidates = self.router.candidates(route)
             await self._forward(
-                send,
+                exchange,
                 candidates,
                 sub_path,
                 body=body,
@@ -225,7 +189,7 @@ class Proxy:
                 outcome=outcome,
             )
         except asyncio.CancelledError:
-            if not watch.disconnected:
+            if not exchange.disconnected:
                 raise
             # The client went away: its request is cancelled upstream (the response was closed
             # on the way out of _forward) and recorded as abandoned.
@@ -234,7 +198,6 @@ class Proxy:
                 current.uncancel()
             outcome.abandoned = True
         finally:
-            watch.stop()
             if out_stream is not None:
                 out_stream.close()
             self.recorder.finish(span, outcome, started)
@@ -300,7 +263,7 @@ class Proxy:
 
     async def _forward(
         self,
-        send: Send,
+        exchange: Exchange,
         candidates: list[Upstream],
         sub_path: str,
         *,
@@ -316,7 +279,7 @@ class Proxy:
             status = 504 if attempted.error_type == "timeout" else 502
             outcome.status = status
             outcome.error_type = attempted.error_type or "no_upstream"
-            await send_error(send, status, attempted.error_message, code=outcome.error_type)
+            exchange.send_error(status, attempted.error_message, code=outcome.error_type)
             return
         outcome.upstream = upstream
         status = response.status
@@ -329,19 +292,18 @@ class Proxy:
             out_headers.extend((n, v) for n, v in response.headers if n in _PASS_HEADERS)
             out_headers.append((b"x-llmobs-upstream", upstream.name_bytes))
             if status < 400 and content_type.startswith(b"text/event-stream"):
-                await self._stream(send, response, upstream, out_headers, outcome)
+                await self._stream(exchange, response, upstream, out_headers, outcome)
             else:
                 async with asyncio.timeout(upstream.config.first_byte_timeout_s):
                     data = await response.read()
                 if status < 400:
                     outcome.observer.observe_body(data, time.perf_counter())
-                await send_whole(send, status, data, content_type, out_headers[1:])
+                exchange.send_whole(status, data, content_type, out_headers[1:])
         except (TimeoutError, UpstreamBrokenError) as exc:
             outcome.error_type = "timeout" if isinstance(exc, TimeoutError) else "upstream_broken"
             if not outcome.first_byte_sent:
                 outcome.status = 502
-                await send_error(
-                    send,
+                exchange.send_error(
                     502,
                     f"upstream {upstream.name} failed: {outcome.error_type}",
                     code=outcome.error_type,
@@ -351,26 +313,36 @@ class Proxy:
 
     async def _stream(
         self,
-        send: Send,
+        exchange: Exchange,
         response: UpstreamResponse,
         upstream: Upstream,
         headers: list[tuple[bytes, bytes]],
         outcome: Outcome,
     ) -> None:
         observer = outcome.observer
-        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        exchange.start(response.status, headers)
         outcome.first_byte_sent = True
-        idle = upstream.config.idle_timeout_s
-        loop = asyncio.get_running_loop()
+        exchange.set_flow(response.pause_reading, response.resume_reading)
+        write = exchange.write
+        feed = observer.feed
+        broken: list[bool] = []
+
+        def on_data(data: bytes) -> None:
+            # Runs in the upstream connection's data callback: relay first, observe on the side.
+            if broken:
+                write(data)
+                return
+            try:
+                out = feed(data)
+            except Exception:  # an observer bug must never cost the client its stream
+                log.exception("observing a stream failed; passing the rest through unobserved")
+                broken.append(True)
+                out = observer.flush() + data
+            write(out)
+
         try:
-            async with asyncio.timeout(idle) as timer:
-                async for data in response.chunks():
-                    out = observer.feed(data)
-                    if out:
-                        await send({"type": "http.response.body", "body": out, "more_body": True})
-                    timer.reschedule(loop.time() + idle)
-            rest = observer.flush()
-            await send({"type": "http.response.body", "body": rest, "more_body": False})
+            await response.relay(on_data, upstream.config.idle_timeout_s)
+            exchange.end(b"" if broken else observer.flush())
         except (TimeoutError, UpstreamBrokenError) as exc:
             # Bytes already reached the client: no retry. Tell the SDK in-band (it raises on an
             # "error" event) and end the response.
@@ -385,10 +357,5 @@ class Proxy:
                     }
                 }
             )
-            await send(
-                {
-                    "type": "http.response.body",
-                    "body": observer.flush() + f"data: {event}\n\n".encode(),
-                    "more_body": False,
-                }
-            )
+            rest = b"" if broken else observer.flush()
+            exchange.end(rest + f"data: {event}\n\n".encode())

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from llmobs_gateway._asgi import Receive, Scope
 from llmobs_semconv import attributes as A
 
 _SESSION_HEADER = A.HEADER_SESSION_ID.encode()
@@ -41,18 +40,22 @@ class IncomingRequest:
     session_id: str | None = None
     user_id: str | None = None
     caller_span_id: str | None = None
-    content_length: int | None = None
     forwarded: list[tuple[bytes, bytes]] = field(default_factory=list)
     body: bytes = b""
     doc: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_scope(cls, scope: Scope, forward_prefixes: tuple[bytes, ...] = ()) -> IncomingRequest:
-        req = cls()
-        for name, value in scope["headers"]:
+    def from_headers(
+        cls,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        forward_prefixes: tuple[bytes, ...] = (),
+    ) -> IncomingRequest:
+        req = cls(body=body)
+        for name, value in headers:
             if forward_prefixes and name.startswith(forward_prefixes):
                 req.forwarded.append((name, value))
-            # Header names arrive lower-cased from the ASGI server.
+            # Header names arrive lower-cased from the server.
             if name == b"authorization":
                 req.authorization = value.decode("latin-1")
             elif name == b"traceparent":
@@ -70,38 +73,11 @@ class IncomingRequest:
                 # Only a well-formed span id is recorded: the store joins on it.
                 if len(span_id) == 16 and set(span_id) <= _HEX and span_id != "0" * 16:
                     req.caller_span_id = span_id
-            elif name == b"content-length":
-                try:
-                    req.content_length = int(value)
-                except ValueError:
-                    raise BadRequest(400, "Content-Length is not a number") from None
         if req.baggage and (req.session_id is None or req.user_id is None):
             entries = parse_baggage(req.baggage)
             req.session_id = req.session_id or entries.get(A.BAGGAGE_SESSION_ID)
             req.user_id = req.user_id or entries.get(A.BAGGAGE_USER_ID)
         return req
-
-    async def read_body(self, receive: Receive, limit: int) -> None:
-        """Read the whole body, refusing (413) past ``limit`` bytes without holding more."""
-        if self.content_length is not None and self.content_length > limit:
-            raise BadRequest(
-                413,
-                f"Request body of {self.content_length} bytes is over the limit of {limit} bytes",
-            )
-        parts: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise ConnectionAbortedError("client went away while sending the body")
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise BadRequest(413, f"Request body is over the limit of {limit} bytes")
-            parts.append(chunk)
-            if not message.get("more_body", False):
-                break
-        self.body = parts[0] if len(parts) == 1 else b"".join(parts)
 
     def parse(self) -> str:
         """Parse the JSON body; returns the requested model."""

@@ -14,13 +14,14 @@ import asyncio
 import collections
 import ssl
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import cast
 from urllib.parse import urlsplit
 
 import httptools
 
 _MAX_BUFFER = 1 << 20  # pause reading from the upstream past 1 MiB not yet taken by the client
+_BUFFER, _CLIENT = "buffer", "client"  # why reading from an upstream is paused
 Headers = Sequence[tuple[bytes, bytes]]
 
 
@@ -40,8 +41,13 @@ class UpstreamResponse:
         "_conn",
         "_error",
         "_finished",
+        "_idle_s",
+        "_last",
+        "_loop",
+        "_relay",
         "_size",
         "_waiter",
+        "_watchdog",
         "headers",
         "status",
     )
@@ -55,6 +61,11 @@ class UpstreamResponse:
         self._finished = False
         self._error: BaseException | None = None
         self._waiter: asyncio.Future[None] | None = None
+        self._relay: Callable[[bytes], None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._last = 0.0
+        self._idle_s = 0.0
+        self._watchdog: asyncio.TimerHandle | None = None
 
     def header(self, name: bytes) -> bytes | None:
         for key, value in self.headers:
@@ -64,10 +75,16 @@ class UpstreamResponse:
 
     # -- fed by the connection ------------------------------------------------------------
     def _push(self, data: bytes) -> None:
+        relay = self._relay
+        if relay is not None:
+            assert self._loop is not None
+            self._last = self._loop.time()
+            relay(data)
+            return
         self._chunks.append(data)
         self._size += len(data)
         if self._size > _MAX_BUFFER:
-            self._conn.pause()
+            self._conn.pause(_BUFFER)
         self._wake()
 
     def _finish(self, error: BaseException | None = None) -> None:
@@ -89,7 +106,7 @@ class UpstreamResponse:
                 data = self._chunks.popleft()
                 self._size -= len(data)
                 if self._size <= _MAX_BUFFER // 2:
-                    self._conn.resume()
+                    self._conn.resume(_BUFFER)
                 yield data
             elif self._finished:
                 if self._error is not None:
@@ -99,6 +116,57 @@ class UpstreamResponse:
                 self._waiter = asyncio.get_running_loop().create_future()
                 await self._waiter
                 self._waiter = None
+
+    async def relay(self, on_data: Callable[[bytes], None], idle_timeout_s: float) -> None:
+        """Hand body bytes to ``on_data`` as they arrive, until the body ends.
+
+        ``on_data`` runs inside the connection's data callback: no task wakes up per chunk, which
+        is what keeps a streamed chunk's trip through the gateway cheap. It must not raise. One
+        watchdog timer (not a timeout re-armed per chunk) cuts an upstream silent for
+        ``idle_timeout_s`` with TimeoutError; a broken connection raises UpstreamBrokenError.
+        """
+        while self._chunks:  # bytes that came with the headers
+            data = self._chunks.popleft()
+            self._size -= len(data)
+            on_data(data)
+        self._conn.resume(_BUFFER)
+        if not self._finished:
+            loop = self._loop = asyncio.get_running_loop()
+            self._relay = on_data
+            self._idle_s = idle_timeout_s
+            self._last = loop.time()
+            self._watchdog = loop.call_at(self._last + idle_timeout_s, self._check_idle)
+            self._waiter = loop.create_future()
+            try:
+                await self._waiter
+            finally:
+                self._relay = self._waiter = None
+                if self._watchdog is not None:
+                    self._watchdog.cancel()
+                    self._watchdog = None
+        error = self._error
+        if error is not None:
+            if isinstance(error, TimeoutError):
+                raise TimeoutError(str(error))
+            raise UpstreamBrokenError(str(error)) from error
+
+    def _check_idle(self) -> None:
+        assert self._loop is not None
+        self._watchdog = None
+        if self._finished:
+            return
+        due = self._last + self._idle_s
+        if self._loop.time() >= due:
+            self._finish(TimeoutError(f"no bytes from upstream for {self._idle_s} s"))
+        else:
+            self._watchdog = self._loop.call_at(due, self._check_idle)
+
+    def pause_reading(self) -> None:
+        """The client reads slower than the upstream sends: stop reading the upstream."""
+        self._conn.pause(_CLIENT)
+
+    def resume_reading(self) -> None:
+        self._conn.resume(_CLIENT)
 
     async def read(self) -> bytes:
         return b"".join([chunk async for chunk in self.chunks()])
@@ -119,7 +187,7 @@ class _Connection(asyncio.Protocol):
         self.headers_ready: asyncio.Future[None] | None = None
         self.keep_alive = True
         self.closed = False
-        self.paused = False
+        self.paused: set[str] = set()  # why reading is paused (buffer full, slow client)
         self.got_bytes = False
         self.idle_since = 0.0
 
@@ -202,15 +270,16 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.abort()
 
-    def pause(self) -> None:
-        if not self.paused and self.transport is not None:
-            self.paused = True
+    def pause(self, reason: str) -> None:
+        if not self.paused and self.transport is not None and not self.closed:
             self.transport.pause_reading()
+        self.paused.add(reason)
 
-    def resume(self) -> None:
-        if self.paused and self.transport is not None and not self.closed:
-            self.paused = False
-            self.transport.resume_reading()
+    def resume(self, reason: str) -> None:
+        if reason in self.paused:
+            self.paused.discard(reason)
+            if not self.paused and self.transport is not None and not self.closed:
+                self.transport.resume_reading()
 
     def release(self, response: UpstreamResponse, *, reusable: bool) -> None:
         if response is not self.response:
@@ -352,3 +421,7 @@ class UpstreamPool:
         for conn in self._idle:
             conn._abort()
         self._idle.clear()
+        # An abort finishes on the next loop iterations (connection_lost, TLS teardown): let it
+        # happen before the caller closes the loop.
+        for _ in range(3):
+            await asyncio.sleep(0)

@@ -1,61 +1,148 @@
-"""The gateway's app factory: ``create_app(settings, config)`` -> an ASGI app with a lifespan.
+"""The gateway's app factory: ``create_app(settings, config)`` -> a :class:`GatewayApp`.
 
-The proxied OpenAI endpoints are dispatched straight to the raw-ASGI proxy (no routing framework
-on the hot path); everything else (``/v1/models``, health, metrics) is a small Starlette app.
+The app is a request handler for the gateway's own HTTP server (:mod:`llmobs_gateway._server`):
+the proxied OpenAI endpoints go to the proxy, and the few others (``/v1/models``, health,
+readiness, Prometheus metrics) are answered here. ``serve`` runs it until SIGINT/SIGTERM, then
+drains requests in flight and flushes the telemetry (what a lifespan does in an ASGI service).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import json
+import logging
+import signal
+import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.trace.export import SpanExporter
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-from llmobs_gateway._asgi import Receive, Scope, Send, error_body
 from llmobs_gateway._limits import RateLimiter
 from llmobs_gateway._prometheus import CONTENT_TYPE, GatewayMetrics
 from llmobs_gateway._proxy import PROXIED, Proxy
 from llmobs_gateway._recording import Recorder
 from llmobs_gateway._routing import Router, Upstream, build_upstreams
+from llmobs_gateway._server import Exchange, HttpServer, Request
 from llmobs_gateway._telemetry import Telemetry, build_telemetry
 from llmobs_gateway.config import ConfigError, GatewayConfig, load_config
 from llmobs_gateway.settings import GatewaySettings
 from llmobs_semconv.pricing import PriceTable
 
+log = logging.getLogger("llmobs_gateway")
+
 
 class GatewayApp:
-    """The ASGI entry point: proxied POSTs to the proxy, the rest to Starlette."""
+    """Dispatches requests: proxied POSTs to the proxy, a few GETs answered here."""
 
     def __init__(
         self,
+        settings: GatewaySettings,
         proxy: Proxy,
-        web: Starlette,
+        *,
+        router: Router,
         telemetry: Telemetry,
         upstreams: dict[str, Upstream],
         metrics: GatewayMetrics,
     ) -> None:
+        self.settings = settings
         self.proxy = proxy
-        self.web = web
+        self.router = router
         self.telemetry = telemetry
         self.upstreams = upstreams
         self.metrics = metrics
+        self.started = time.time()
+        self._gets: dict[str, Callable[[Exchange], None]] = {
+            "/v1/models": self._models,
+            "/models": self._models,
+            "/healthz": self._healthz,
+            "/readyz": self._readyz,
+            "/metrics": self._prometheus,
+        }
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
-            target = PROXIED.get(scope["path"])
+    async def handle(self, request: Request, exchange: Exchange) -> None:
+        path = request.path
+        if request.method == "POST":
+            target = PROXIED.get(path)
             if target is not None:
-                await self.proxy(scope, receive, send, target[0], target[1])
+                await self.proxy(request, exchange, target[0], target[1])
                 return
-        await self.web(scope, receive, send)
+        elif request.method == "GET":
+            answer = self._gets.get(path)
+            if answer is not None:
+                answer(exchange)
+                return
+        if path in PROXIED or path in self._gets:
+            exchange.send_error(405, "Method not allowed")
+        else:
+            exchange.send_error(404, "Unknown path")
+
+    def _models(self, exchange: Exchange) -> None:
+        data = [
+            {"id": model, "object": "model", "created": int(self.started), "owned_by": owner}
+            for model, owner in self.router.served_models()
+        ]
+        exchange.send_whole(200, json.dumps({"object": "list", "data": data}).encode())
+
+    def _healthz(self, exchange: Exchange) -> None:
+        exchange.send_whole(200, b'{"status":"ok"}')
+
+    def _readyz(self, exchange: Exchange) -> None:
+        open_ = [u.name for u in self.upstreams.values() if u.breaker.is_open]
+        ready = len(open_) < len(self.upstreams)
+        body = {"status": "ready" if ready else "no healthy upstream", "open_circuits": open_}
+        exchange.send_whole(200 if ready else 503, json.dumps(body).encode())
+
+    def _prometheus(self, exchange: Exchange) -> None:
+        exchange.send_whole(200, self.metrics.render(), CONTENT_TYPE.encode())
+
+    def server(self) -> HttpServer:
+        """An HTTP server for this app (not started)."""
+        return HttpServer(
+            self.handle,
+            max_body_bytes=self.settings.max_body_bytes,
+            keepalive_s=self.settings.keepalive_s,
+        )
+
+    async def aclose(self) -> None:
+        """Close upstream connections and flush queued spans, logs and metrics."""
+        for upstream in self.upstreams.values():
+            await upstream.pool.aclose()
+        # Flushing blocks on the export threads: off the event loop.
+        await asyncio.to_thread(self.telemetry.shutdown)
+
+
+async def serve(
+    app: GatewayApp,
+    *,
+    sock: socket.socket | None = None,
+    stop: Callable[[], Awaitable[object]] | None = None,
+    ready: Callable[[], object] | None = None,
+) -> None:
+    """Serve ``app`` on ``settings.host``/``port`` (or ``sock``) until SIGINT/SIGTERM (or until
+    ``stop()`` returns), then drain requests in flight and flush the telemetry. ``ready`` is
+    called once the server accepts connections."""
+    settings = app.settings
+    server = app.server()
+    await server.start(settings.host, settings.port, sock=sock)
+    log.info("gateway listening", extra={"host": settings.host, "port": server.port})
+    if ready is not None:
+        ready()
+    try:
+        if stop is None:
+            loop = asyncio.get_running_loop()
+            stopped = asyncio.Event()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stopped.set)
+            await stopped.wait()
+        else:
+            await stop()
+    finally:
+        await server.shutdown(settings.shutdown_grace_s)
+        await app.aclose()
+        log.info("gateway stopped")
 
 
 def _load_prices(path: str | None) -> PriceTable:
@@ -112,59 +199,6 @@ def create_app(
         metrics=metrics,
         accepted_key_digests=accepted,
     )
-    started = time.time()
-
-    async def models(_: Request) -> Response:
-        return JSONResponse(
-            {
-                "object": "list",
-                "data": [
-                    {"id": model, "object": "model", "created": int(started), "owned_by": owner}
-                    for model, owner in router.served_models()
-                ],
-            }
-        )
-
-    async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
-    async def readyz(_: Request) -> Response:
-        open_ = [u.name for u in upstreams.values() if u.breaker.is_open]
-        ready = len(open_) < len(upstreams)
-        return JSONResponse(
-            {"status": "ready" if ready else "no healthy upstream", "open_circuits": open_},
-            status_code=200 if ready else 503,
-        )
-
-    async def prometheus(_: Request) -> Response:
-        return Response(metrics.render(), media_type=CONTENT_TYPE)
-
-    async def http_error(_: Request, exc: Exception) -> Response:
-        status = exc.status_code if isinstance(exc, HTTPException) else 500
-        message = {404: "Unknown path", 405: "Method not allowed"}.get(status, "Request failed")
-        return Response(
-            error_body(status, message), status_code=status, media_type="application/json"
-        )
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            for upstream in upstreams.values():
-                await upstream.pool.aclose()
-            # Flushes queued spans/logs/metrics; blocking, so off the event loop.
-            await asyncio.to_thread(telemetry.shutdown)
-
-    web = Starlette(
-        routes=[
-            Route("/v1/models", models, methods=["GET"]),
-            Route("/models", models, methods=["GET"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-            Route("/metrics", prometheus, methods=["GET"]),
-        ],
-        exception_handlers={HTTPException: http_error},
-        lifespan=lifespan,
+    return GatewayApp(
+        settings, proxy, router=router, telemetry=telemetry, upstreams=upstreams, metrics=metrics
     )
-    return GatewayApp(proxy, web, telemetry, upstreams, metrics)

@@ -39,13 +39,13 @@ def serve(
     ] = None,
 ) -> None:
     """Run the gateway: route, fail over, stream through and record every request."""
+    import asyncio
     import sys
 
-    import uvicorn
     from pydantic import ValidationError
 
     from llmobs_gateway._logging import configure_logging
-    from llmobs_gateway.app import create_app
+    from llmobs_gateway.app import create_app, serve
     from llmobs_gateway.config import ConfigError, config_from_flags, load_config
     from llmobs_gateway.settings import GatewaySettings
 
@@ -75,13 +75,9 @@ def serve(
     # 5 ms switch interval the event loop (every in-flight stream) could wait that long per
     # hand-over. 0.5 ms bounds the stall a request sees from background export.
     sys.setswitchinterval(0.0005)
-    uvicorn.run(
-        gateway,
-        host=settings.host,
-        port=settings.port,
-        loop="auto",
-        http="auto",
-        access_log=False,  # one structured line per request comes from the gateway itself
-        log_config=None,
-        lifespan="on",
-    )
+    try:
+        import uvloop
+    except ImportError:  # not on Windows: the standard loop serves, slower
+        asyncio.run(serve(gateway))
+    else:
+        uvloop.run(serve(gateway))

@@ -68,6 +68,12 @@ class GatewaySettings(BaseSettings):
         description="Client headers starting with one of these (lower-case) prefixes are passed "
         "upstream, e.g. x-sim- for the simulator's controls; none by default.",
     )
+    keepalive_s: float = Field(
+        default=30.0, gt=0, description="Idle client keep-alive connections are closed after this."
+    )
+    shutdown_grace_s: float = Field(
+        default=10.0, ge=0, description="On SIGTERM, how long requests in flight may finish."
+    )
     log_level: str = Field(default="info", description="Log level of the structured JSON logs.")
     log_requests: bool = Field(
         default=False, description="Log one structured line per request (off: hot path)."

@@ -1,0 +1,434 @@
+"""The gateway's HTTP/1.1 server: asyncio protocols and httptools, no web framework.
+
+Why its own server: the gateway is a relay, and under uvicorn + ASGI each streamed chunk cost a
+coroutine hop, an ASGI message and a flow-control await on top of the socket write (measured:
+more CPU than all the recording). Here a request is parsed by httptools (C), the handler gets the
+whole body (bounded) and an :class:`Exchange` whose ``write`` frames a chunk and hands it to the
+transport in one call, so the proxy can relay a streamed chunk straight from the upstream
+connection's data callback to the client.
+
+Served: keep-alive, pipelined requests (answered in order), ``Content-Length`` or chunked request
+bodies, ``Expect: 100-continue``, HTTP/1.0 clients. Refused with a clear status: malformed HTTP or
+an upgrade (400, then close), headers over the limit (431), a body over the limit (413; the rest
+of the body is read and dropped so the client sees the answer). A client that goes away cancels
+its request's task, with ``Exchange.disconnected`` set so the handler can tell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import http
+import logging
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from typing import cast
+
+import httptools
+
+from llmobs_gateway._responses import JSON_TYPE, error_body
+
+log = logging.getLogger("llmobs_gateway.server")
+
+Headers = Sequence[tuple[bytes, bytes]]
+_MAX_PIPELINED = 16  # requests queued behind the one being answered before reading pauses
+
+
+def _status_line(status: int) -> bytes:
+    try:
+        phrase = http.HTTPStatus(status).phrase
+    except ValueError:
+        phrase = ""
+    return f"HTTP/1.1 {status} {phrase}\r\n".encode("latin-1")
+
+
+_STATUS_LINES = {status.value: _status_line(status.value) for status in http.HTTPStatus}
+
+
+class Request:
+    """A complete client request: method, path (no query), lower-cased headers, body."""
+
+    __slots__ = ("body", "headers", "method", "path", "query")
+
+    def __init__(
+        self, method: str, path: str, query: str, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+
+
+class Exchange:
+    """The response side of one request.
+
+    Either ``send_whole`` once, or ``start`` then any number of ``write`` and one ``end`` (a
+    chunked body). Writes after the client left are dropped. ``set_flow`` registers what to do
+    when the client reads slower than the response is produced (pause/resume the source).
+    """
+
+    __slots__ = (
+        "_conn",
+        "_on_pause",
+        "_on_resume",
+        "chunked",
+        "disconnected",
+        "finished",
+        "started",
+    )
+
+    def __init__(self, conn: _HttpConnection) -> None:
+        self._conn = conn
+        self.started = False
+        self.finished = False
+        self.chunked = False
+        self.disconnected = False
+        self._on_pause: Callable[[], None] | None = None
+        self._on_resume: Callable[[], None] | None = None
+
+    def _head(self, status: int, headers: Headers, tail: bytes) -> bytes:
+        line = _STATUS_LINES.get(status) or _status_line(status)
+        parts = [line]
+        parts.extend(name + b": " + value + b"\r\n" for name, value in headers)
+        if not self._conn.keep_alive:
+            parts.append(b"connection: close\r\n")
+        parts.append(tail)
+        return b"".join(parts)
+
+    def start(self, status: int, headers: Headers) -> None:
+        """Send the status and headers of a chunked (streamed) response."""
+        self.started = self.chunked = True
+        if not self.disconnected:
+            self._conn.write(self._head(status, headers, b"transfer-encoding: chunked\r\n\r\n"))
+
+    def write(self, data: bytes) -> None:
+        """One body chunk, sent now (empty data sends nothing: it would end the body)."""
+        if data and not self.disconnected:
+            self._conn.write(b"%x\r\n%b\r\n" % (len(data), data))
+
+    def end(self, data: bytes = b"") -> None:
+        """The last chunk and the end of the body."""
+        if not self.disconnected:
+            if data:
+                self._conn.write(b"%x\r\n%b\r\n0\r\n\r\n" % (len(data), data))
+            else:
+                self._conn.write(b"0\r\n\r\n")
+        self.finished = True
+
+    def send_whole(
+        self, status: int, body: bytes, content_type: bytes = JSON_TYPE, extra: Headers = ()
+    ) -> None:
+        """A complete response with a content-length."""
+        self.started = True
+        if not self.disconnected:
+            headers = [(b"content-type", content_type), *extra]
+            head = self._head(status, headers, b"content-length: %d\r\n\r\n" % len(body))
+            self._conn.write(head + body)
+        self.finished = True
+
+    def send_error(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        param: str | None = None,
+        extra: Headers = (),
+    ) -> None:
+        """An OpenAI-shaped error."""
+        self.send_whole(status, error_body(status, message, code=code, param=param), extra=extra)
+
+    def set_flow(self, pause: Callable[[], None], resume: Callable[[], None]) -> None:
+        self._on_pause, self._on_resume = pause, resume
+        if self._conn.writing_paused:
+            pause()
+
+
+Handler = Callable[[Request, Exchange], Awaitable[None]]
+
+
+class _HttpConnection(asyncio.Protocol):
+    """One client connection: parses requests and runs the handler for each, in order."""
+
+    def __init__(self, server: HttpServer, loop: asyncio.AbstractEventLoop) -> None:
+        self.server = server
+        self.loop = loop
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpRequestParser(self)
+        self.closed = False
+        self.keep_alive = True
+        self.writing_paused = False
+        self.exchange: Exchange | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.pending: collections.deque[tuple[Request, bool]] = collections.deque()
+        self.idle: asyncio.TimerHandle | None = None
+        # The request being parsed
+        self._url = b""
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._header_bytes = 0
+        self._body: list[bytes] = []
+        self._size = 0
+        self._refused = False
+
+    # -- asyncio.Protocol -------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self.transport = cast(asyncio.Transport, transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server.connections.add(self)
+        self._arm_idle()
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._refuse_and_close(400, "Protocol upgrades are not supported")
+        except httptools.HttpParserError as exc:
+            self._refuse_and_close(400, f"Malformed HTTP request: {exc}")
+        except _HeadersTooLarge:
+            self._refuse_and_close(431, "Request headers are too large")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.server.connections.discard(self)
+        if self.idle is not None:
+            self.idle.cancel()
+        exchange = self.exchange
+        if exchange is not None and not exchange.finished:
+            exchange.disconnected = True
+            if self.task is not None and not self.task.done():
+                self.task.cancel()
+        self.pending.clear()
+
+    def pause_writing(self) -> None:
+        self.writing_paused = True
+        if self.exchange is not None and self.exchange._on_pause is not None:
+            self.exchange._on_pause()
+
+    def resume_writing(self) -> None:
+        self.writing_paused = False
+        if self.exchange is not None and self.exchange._on_resume is not None:
+            self.exchange._on_resume()
+
+    # -- httptools callbacks ----------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        if self.idle is not None:
+            self.idle.cancel()
+            self.idle = None
+        self._url = b""
+        self._headers = []
+        self._header_bytes = 0
+        self._body = []
+        self._size = 0
+        self._refused = False
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+        self._header_bytes += len(url)
+        if self._header_bytes > self.server.max_header_bytes:
+            raise _HeadersTooLarge
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_bytes += len(name) + len(value)
+        if self._header_bytes > self.server.max_header_bytes:
+            raise _HeadersTooLarge
+        self._headers.append((name.lower(), value))
+
+    def on_headers_complete(self) -> None:
+        limit = self.server.max_body_bytes
+        expect_continue = False
+        for name, value in self._headers:
+            if name == b"content-length":
+                try:
+                    length = int(value)
+                except ValueError:
+                    length = 0  # httptools already refused a malformed one
+                if length > limit:
+                    self._refuse(
+                        413, f"Request body of {length} bytes is over the limit of {limit} bytes"
+                    )
+                    return
+            elif name == b"expect" and value.lower() == b"100-continue":
+                expect_continue = True
+        if expect_continue and self.transport is not None:
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def on_body(self, body: bytes) -> None:
+        if self._refused:
+            return
+        self._size += len(body)
+        if self._size > self.server.max_body_bytes:
+            self._body = []
+            self._refuse(
+                413, f"Request body is over the limit of {self.server.max_body_bytes} bytes"
+            )
+            return
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        if self._refused:
+            if self.exchange is None and not self.pending and not self.closed:
+                if self.parser.should_keep_alive():
+                    self._arm_idle()
+                else:
+                    self._close()
+            return
+        url = self._url
+        path, _, query = url.partition(b"?")
+        body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
+        request = Request(
+            self.parser.get_method().decode("latin-1"),
+            path.decode("latin-1"),
+            query.decode("latin-1"),
+            self._headers,
+            body,
+        )
+        keep_alive = self.parser.should_keep_alive()
+        if self.exchange is None and not self.pending:
+            self._dispatch(request, keep_alive)
+        else:
+            self.pending.append((request, keep_alive))
+            if len(self.pending) >= _MAX_PIPELINED and self.transport is not None:
+                self.transport.pause_reading()
+
+    # -- running requests -------------------------------------------------------------------
+    def _dispatch(self, request: Request, keep_alive: bool) -> None:
+        self.keep_alive = keep_alive
+        exchange = self.exchange = Exchange(self)
+        self.task = self.loop.create_task(self._run(request, exchange))
+
+    async def _run(self, request: Request, exchange: Exchange) -> None:
+        try:
+            await self.server.handler(request, exchange)
+        except asyncio.CancelledError:
+            if not exchange.disconnected:
+                self._abort()
+                raise
+        except Exception:  # a bug must cost one request, never the server
+            log.exception("request failed", extra={"path": request.path})
+            if not exchange.started:
+                exchange.send_error(500, "The gateway failed to handle the request")
+        finally:
+            self._after(exchange)
+
+    def _after(self, exchange: Exchange) -> None:
+        self.exchange = None
+        self.task = None
+        if self.closed:
+            return
+        if not exchange.finished:
+            self._abort()  # the handler left a response half-sent: only closing frames it
+            return
+        if not self.keep_alive:
+            self._close()
+            return
+        if self.pending:
+            request, keep_alive = self.pending.popleft()
+            if self.transport is not None and len(self.pending) == _MAX_PIPELINED - 1:
+                self.transport.resume_reading()
+            self._dispatch(request, keep_alive)
+        else:
+            self._arm_idle()
+
+    def _refuse(self, status: int, message: str) -> None:
+        """Answer now (body still arriving is read and dropped); the connection stays usable."""
+        self._refused = True
+        if self.exchange is None and not self.pending:
+            self.keep_alive = self.parser.should_keep_alive()
+            Exchange(self).send_error(status, message)
+        else:  # an earlier request is still being answered: answering now would reorder
+            self._refuse_and_close(status, message)
+
+    def _refuse_and_close(self, status: int, message: str) -> None:
+        if self.closed:
+            return
+        if self.exchange is None and not self.pending:
+            self.keep_alive = False
+            Exchange(self).send_error(status, message)
+            self._close()
+        else:
+            self._abort()
+
+    def _arm_idle(self) -> None:
+        self.idle = self.loop.call_later(self.server.keepalive_s, self._close)
+
+    def write(self, data: bytes) -> None:
+        if not self.closed and self.transport is not None:
+            self.transport.write(data)
+
+    def _close(self) -> None:
+        if not self.closed and self.transport is not None:
+            self.closed = True
+            self.transport.close()
+
+    def _abort(self) -> None:
+        if not self.closed and self.transport is not None:
+            self.closed = True
+            self.transport.abort()
+
+    def shutdown_if_idle(self) -> None:
+        if self.exchange is None and not self.pending:
+            self._close()
+
+
+class _HeadersTooLarge(Exception):
+    pass
+
+
+class HttpServer:
+    """Serves ``handler`` on a TCP socket until ``shutdown``."""
+
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        max_body_bytes: int,
+        max_header_bytes: int = 64 * 1024,
+        keepalive_s: float = 30.0,
+    ) -> None:
+        self.handler = handler
+        self.max_body_bytes = max_body_bytes
+        self.max_header_bytes = max_header_bytes
+        self.keepalive_s = keepalive_s
+        self.connections: set[_HttpConnection] = set()
+        self._server: asyncio.Server | None = None
+
+    async def start(
+        self, host: str = "127.0.0.1", port: int = 0, *, sock: socket.socket | None = None
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        if sock is not None:
+            self._server = await loop.create_server(
+                lambda: _HttpConnection(self, loop), sock=sock, backlog=1024
+            )
+        else:
+            self._server = await loop.create_server(
+                lambda: _HttpConnection(self, loop), host, port, backlog=1024, reuse_address=True
+            )
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def shutdown(self, grace_s: float = 10.0) -> None:
+        """Stop accepting, let requests in flight finish for ``grace_s``, then cut the rest."""
+        if self._server is None:
+            return
+        self._server.close()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace_s
+        while True:
+            for conn in list(self.connections):
+                conn.shutdown_if_idle()
+            if not self.connections or loop.time() >= deadline:
+                break
+            await asyncio.sleep(0.05)
+        for conn in list(self.connections):
+            conn._abort()
+        await self._server.wait_closed()
+        for _ in range(3):  # let the aborts finish (connection_lost) before the loop closes
+            await asyncio.sleep(0)
