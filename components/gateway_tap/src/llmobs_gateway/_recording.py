@@ -19,6 +19,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from llmobs_gateway._content import ContentStream
 from llmobs_gateway._observer import ResponseObserver
+from llmobs_gateway._otlp_metrics import Key
 from llmobs_gateway._prometheus import GatewayMetrics
 from llmobs_gateway._request import IncomingRequest
 from llmobs_gateway._routing import Upstream
@@ -28,6 +29,8 @@ from llmobs_semconv import chunks, span_kinds
 from llmobs_semconv.pricing import PriceTable
 
 log = logging.getLogger("llmobs_gateway.requests")
+_INPUT_TYPE = (A.GEN_AI_TOKEN_TYPE, "input")
+_OUTPUT_TYPE = (A.GEN_AI_TOKEN_TYPE, "output")
 _PROPAGATOR = TraceContextTextMapPropagator()
 _REQUEST_PARAMS = (
     ("max_tokens", A.GEN_AI_REQUEST_MAX_TOKENS),
@@ -196,6 +199,20 @@ class Recorder:
             if span.is_recording():
                 span.end()
 
+    @staticmethod
+    def _metric_key(outcome: Outcome, model: str, error_type: str | None) -> Key:
+        """The GenAI metric attributes of a request, as a series key."""
+        key: list[tuple[str, str]] = [
+            (A.GEN_AI_OPERATION_NAME, outcome.operation),
+            (A.GEN_AI_REQUEST_MODEL, model),
+        ]
+        if outcome.upstream is not None:
+            key.append((A.GEN_AI_PROVIDER_NAME, outcome.upstream.config.provider))
+            key.append((A.SERVER_ADDRESS, outcome.upstream.name))
+        if error_type:
+            key.append((A.ERROR_TYPE, error_type))
+        return tuple(key)
+
     def _finish(self, span: trace.Span, outcome: Outcome, started: float) -> None:
         now = time.perf_counter()
         obs = outcome.observer
@@ -236,24 +253,16 @@ class Recorder:
             self.child(m.cost, label).inc(cost.total_usd)
 
         t = self.telemetry
-        metric_attrs: dict[str, Any] = {
-            A.GEN_AI_OPERATION_NAME: outcome.operation,
-            A.GEN_AI_REQUEST_MODEL: model,
-        }
-        if outcome.upstream is not None:
-            metric_attrs[A.GEN_AI_PROVIDER_NAME] = outcome.upstream.config.provider
-            metric_attrs[A.SERVER_ADDRESS] = outcome.upstream.name
-        if error_type:
-            metric_attrs[A.ERROR_TYPE] = error_type
-        t.request_duration.record(now - started, metric_attrs)
+        key = self._metric_key(outcome, model, error_type)
+        t.request_duration.record(now - started, key)
         if ttft is not None:
-            t.time_to_first_token.record(ttft, metric_attrs)
+            t.time_to_first_token.record(ttft, key)
         if tpot is not None:
-            t.time_per_output_token.record(tpot, metric_attrs)
+            t.time_per_output_token.record(tpot, key)
         if obs.input_tokens is not None:
-            t.token_usage.record(obs.input_tokens, {**metric_attrs, A.GEN_AI_TOKEN_TYPE: "input"})
+            t.token_usage.record(obs.input_tokens, (*key, _INPUT_TYPE))
         if obs.output_tokens is not None:
-            t.token_usage.record(obs.output_tokens, {**metric_attrs, A.GEN_AI_TOKEN_TYPE: "output"})
+            t.token_usage.record(obs.output_tokens, (*key, _OUTPUT_TYPE))
 
         if self.log_requests:
             log.info(

@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from opentelemetry.sdk.metrics.export import MetricReader
+from opentelemetry.sdk.metrics.export import MetricExporter
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from llmobs_gateway._limits import RateLimiter
@@ -161,7 +161,7 @@ def create_app(
     config: GatewayConfig | None = None,
     *,
     span_exporter: SpanExporter | None = None,
-    metric_reader: MetricReader | None = None,
+    metric_exporter: MetricExporter | None = None,
 ) -> GatewayApp:
     """Build a gateway. ``config`` defaults to ``settings.config_file``; raises ConfigError."""
     if config is None:
@@ -179,7 +179,7 @@ def create_app(
         settings.otlp_endpoint,
         settings.export_interval_s,
         span_exporter=span_exporter,
-        metric_reader=metric_reader,
+        metric_exporter=metric_exporter,
     )
     recorder = Recorder(
         telemetry,
