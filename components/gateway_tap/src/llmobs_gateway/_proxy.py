@@ -54,6 +54,7 @@ _PROPAGATOR = TraceContextTextMapPropagator()
 _PASS_HEADERS = frozenset({b"x-request-id", b"retry-after", b"openai-processing-ms"})
 _RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _INPUT_FIELDS = ("messages", "prompt", "input", "instructions")
+_INCLUDE_USAGE = b'{"stream_options":{"include_usage":true},'  # + the client's object after "{"
 
 
 @dataclass
@@ -147,8 +148,14 @@ class Proxy:
             options = doc.get("stream_options")
             if not (isinstance(options, dict) and options.get("include_usage") is True):
                 # Ask for usage so tokens and cost are known; the client never sees that event.
-                doc["stream_options"] = {**(options or {}), "include_usage": True}
-                strip_usage = changed = True
+                strip_usage = True
+                if options is None and not route.upstream_model and body[:1] == b"{":
+                    # The common case: one member added in front, the client's bytes kept
+                    # (cheaper than re-serialising the whole request).
+                    body = _INCLUDE_USAGE + body[1:]
+                else:
+                    doc["stream_options"] = {**(options or {}), "include_usage": True}
+                    changed = True
         if route.upstream_model:
             doc["model"] = route.upstream_model
             changed = True
