@@ -14,6 +14,7 @@ _ERROR_TYPES = {
     405: "invalid_request_error",
     413: "invalid_request_error",
     415: "invalid_request_error",
+    431: "invalid_request_error",
     429: "rate_limit_exceeded",
     502: "upstream_error",
     503: "service_unavailable",

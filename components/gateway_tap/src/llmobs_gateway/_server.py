@@ -10,7 +10,8 @@ connection's data callback to the client.
 Served: keep-alive, pipelined requests (answered in order), ``Content-Length`` or chunked request
 bodies, ``Expect: 100-continue``, HTTP/1.0 clients. Refused with a clear status: malformed HTTP or
 an upgrade (400, then close), headers over the limit (431), a body over the limit (413; the rest
-of the body is read and dropped so the client sees the answer). A client that goes away cancels
+of the body is read and dropped so the client sees the answer, or, if the client awaits
+``100 Continue``, the connection closes). A client that goes away cancels
 its request's task, with ``Exchange.disconnected`` set so the handler can tell.
 """
 
@@ -187,9 +188,12 @@ class _HttpConnection(asyncio.Protocol):
         except httptools.HttpParserUpgrade:
             self._refuse_and_close(400, "Protocol upgrades are not supported")
         except httptools.HttpParserError as exc:
-            self._refuse_and_close(400, f"Malformed HTTP request: {exc}")
-        except _HeadersTooLarge:
-            self._refuse_and_close(431, "Request headers are too large")
+            # httptools re-raises what a callback raised as HttpParserCallbackError, with the
+            # callback's exception as its context.
+            if isinstance(exc.__context__, _HeadersTooLarge):
+                self._refuse_and_close(431, "Request headers are too large")
+            else:
+                self._refuse_and_close(400, f"Malformed HTTP request: {exc}")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -239,6 +243,7 @@ class _HttpConnection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         limit = self.server.max_body_bytes
+        length = 0
         expect_continue = False
         for name, value in self._headers:
             if name == b"content-length":
@@ -246,13 +251,18 @@ class _HttpConnection(asyncio.Protocol):
                     length = int(value)
                 except ValueError:
                     length = 0  # httptools already refused a malformed one
-                if length > limit:
-                    self._refuse(
-                        413, f"Request body of {length} bytes is over the limit of {limit} bytes"
-                    )
-                    return
             elif name == b"expect" and value.lower() == b"100-continue":
                 expect_continue = True
+        if length > limit:
+            message = f"Request body of {length} bytes is over the limit of {limit} bytes"
+            if expect_continue:
+                # A client waiting for 100 Continue may never send the body: reading on for it
+                # would take its next request for body bytes, so answer and close instead.
+                self._refused = True
+                self._refuse_and_close(413, message)
+            else:
+                self._refuse(413, message)
+            return
         if expect_continue and self.transport is not None:
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
@@ -269,6 +279,8 @@ class _HttpConnection(asyncio.Protocol):
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        if self.closed:  # refused and closed while the rest of this data was being parsed
+            return
         if self._refused:
             if self.exchange is None and not self.pending and not self.closed:
                 if self.parser.should_keep_alive():
