@@ -164,6 +164,9 @@ class _HttpConnection(asyncio.Protocol):
         self.task: asyncio.Task[None] | None = None
         self.pending: collections.deque[tuple[Request, bool]] = collections.deque()
         self.idle: asyncio.TimerHandle | None = None
+        self.reading: asyncio.TimerHandle | None = None  # deadline of the request being read
+        self._in_head = True  # bytes arriving now belong to a request head
+        self._head_seen = 0
         # The request being parsed
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
@@ -185,6 +188,12 @@ class _HttpConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         try:
             self.parser.feed_data(data)
+            if self._in_head:
+                # httptools holds an unfinished header whole, before on_header could count it:
+                # bound what a head may take in reads, too.
+                self._head_seen += len(data)
+                if self._head_seen > self.server.max_header_bytes:
+                    self._refuse_and_close(431, "Request headers are too large")
         except httptools.HttpParserUpgrade:
             self._refuse_and_close(400, "Protocol upgrades are not supported")
         except httptools.HttpParserError as exc:
@@ -200,6 +209,8 @@ class _HttpConnection(asyncio.Protocol):
         self.server.connections.discard(self)
         if self.idle is not None:
             self.idle.cancel()
+        if self.reading is not None:
+            self.reading.cancel()
         exchange = self.exchange
         if exchange is not None and not exchange.finished:
             exchange.disconnected = True
@@ -222,6 +233,9 @@ class _HttpConnection(asyncio.Protocol):
         if self.idle is not None:
             self.idle.cancel()
             self.idle = None
+        # A request must arrive whole within the read timeout (a client trickling a head or a
+        # body would otherwise hold the connection and its buffers for ever).
+        self.reading = self.loop.call_later(self.server.read_timeout_s, self._read_timed_out)
         self._url = b""
         self._headers = []
         self._header_bytes = 0
@@ -242,6 +256,7 @@ class _HttpConnection(asyncio.Protocol):
         self._headers.append((name.lower(), value))
 
     def on_headers_complete(self) -> None:
+        self._in_head = False
         limit = self.server.max_body_bytes
         length = 0
         expect_continue = False
@@ -279,6 +294,11 @@ class _HttpConnection(asyncio.Protocol):
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        self._in_head = True
+        self._head_seen = 0
+        if self.reading is not None:
+            self.reading.cancel()
+            self.reading = None
         if self.closed:  # refused and closed while the rest of this data was being parsed
             return
         if self._refused:
@@ -364,6 +384,13 @@ class _HttpConnection(asyncio.Protocol):
         else:
             self._abort()
 
+    def _read_timed_out(self) -> None:
+        self.reading = None
+        if self.exchange is None and not self.pending:
+            self._refuse_and_close(408, "The request was not received in time")
+        else:
+            self._abort()  # an earlier response is still going: a 408 now would reorder
+
     def _arm_idle(self) -> None:
         self.idle = self.loop.call_later(self.server.keepalive_s, self._close)
 
@@ -400,11 +427,13 @@ class HttpServer:
         max_body_bytes: int,
         max_header_bytes: int = 64 * 1024,
         keepalive_s: float = 30.0,
+        read_timeout_s: float = 60.0,
     ) -> None:
         self.handler = handler
         self.max_body_bytes = max_body_bytes
         self.max_header_bytes = max_header_bytes
         self.keepalive_s = keepalive_s
+        self.read_timeout_s = read_timeout_s
         self.connections: set[_HttpConnection] = set()
         self._server: asyncio.Server | None = None
 
