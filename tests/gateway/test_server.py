@@ -443,15 +443,17 @@ def test_an_idle_keep_alive_connection_is_closed_after_keepalive_s() -> None:
 def test_a_request_trickling_in_is_cut_after_the_read_timeout_with_408() -> None:
     async def body() -> None:
         handler = Recorder()
-        async with serving(handler, read_timeout_s=0.3, keepalive_s=10) as server:
-            async with connect(server) as (reader, writer):
-                writer.write(b"POST /slow HT")  # ... and nothing more (slowloris)
-                started = time.monotonic()
-                answer = await read_response(reader)
-                assert answer.status == 408
-                assert openai_error(answer)["message"] == "The request was not received in time"
-                assert await read_to_end(reader) == b""
-                assert 0.25 < time.monotonic() - started < 3.0
+        async with (
+            serving(handler, read_timeout_s=0.3, keepalive_s=10) as server,
+            connect(server) as (reader, writer),
+        ):
+            writer.write(b"POST /slow HT")  # ... and nothing more (slowloris)
+            started = time.monotonic()
+            answer = await read_response(reader)
+            assert answer.status == 408
+            assert openai_error(answer)["message"] == "The request was not received in time"
+            assert await read_to_end(reader) == b""
+            assert 0.25 < time.monotonic() - started < 3.0
         assert handler.paths == []
 
     run(body)
@@ -460,15 +462,17 @@ def test_a_request_trickling_in_is_cut_after_the_read_timeout_with_408() -> None
 def test_one_huge_unfinished_header_is_refused_without_waiting_for_its_end() -> None:
     async def body() -> None:
         handler = Recorder()
-        async with serving(handler, max_header_bytes=1024) as server:
-            async with connect(server) as (reader, writer):
-                writer.write(b"POST /x HTTP/1.1\r\nx-huge: ")
-                for _ in range(8):  # 8 KiB of one header value, never terminated
-                    writer.write(b"v" * 1024)
-                    await writer.drain()
-                answer = await read_response(reader)
-                assert answer.status == 431
-                assert await read_to_end(reader) == b""
+        async with (
+            serving(handler, max_header_bytes=1024) as server,
+            connect(server) as (reader, writer),
+        ):
+            writer.write(b"POST /x HTTP/1.1\r\nx-huge: ")
+            for _ in range(8):  # 8 KiB of one header value, never terminated
+                writer.write(b"v" * 1024)
+                await writer.drain()
+            answer = await read_response(reader)
+            assert answer.status == 431
+            assert await read_to_end(reader) == b""
         assert handler.paths == []
 
     run(body)
