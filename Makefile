@@ -74,6 +74,7 @@ ui:
 bench-gateway:
 	$(call say,gateway benchmark: direct vs llmobs gateway vs LiteLLM proxy (a few minutes))
 	@nice $(RUN) python benchmarks/gateway/bench_gateway.py $(BENCH_ARGS)
+	@$(RUN) python benchmarks/gateway/chart.py .bench/gateway-results.json .bench/gateway-added-ttft.svg
 
 # Container images (operator, store, gateway, probe init). Needs a Docker (or podman/buildah)
 # engine, which these development machines lack: see README "Images".
