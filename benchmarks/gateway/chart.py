@@ -1,10 +1,10 @@
-"""An SVG bar chart of the gateway benchmark: added TTFT (p50, p99) per concurrency, llmobs vs LiteLLM.
+"""An SVG bar chart of the gateway benchmark: added TTFT (p50, p99) per level, llmobs vs LiteLLM.
 
 Log scale, because LiteLLM's added latency is hundreds of times llmobs'. An added latency at or
 below zero (the target was as fast as the direct connection) is drawn at the axis floor and
 labelled with its value.
 
-    uv run --frozen python benchmarks/gateway/chart.py .bench/gateway-results.json docs/img/gateway-added-ttft.svg
+    uv run --frozen python benchmarks/gateway/chart.py .bench/gateway-results.json OUT.svg
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def svg(rows: list[dict[str, float]]) -> str:
     series = [(t, q) for t in targets for q in ("ttft_p50_ms", "ttft_p99_ms")]
     values = [added(rows, t, lv, q) for lv in levels for t, q in series]
     top = max([v for v in values if v is not None] + [10.0])
-    decades = range(int(math.floor(math.log10(FLOOR_MS))), int(math.ceil(math.log10(top))) + 1)
+    decades = range(math.floor(math.log10(FLOOR_MS)), math.ceil(math.log10(top)) + 1)
     lo, hi = min(decades), max(decades)
     plot_h = HEIGHT - TOP - BOTTOM
 
