@@ -100,6 +100,9 @@ def test_gateway_disabled_builds_nothing_and_enabled_references_secrets() -> Non
     )
     kinds = by_kind(gateway.build(OWNER, spec))
     assert kinds["Deployment"]["spec"]["replicas"] == 3
+    container = kinds["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/healthz", "port": 4000}
     env = {
         e["name"]: e
         for e in kinds["Deployment"]["spec"]["template"]["spec"]["containers"][0]["env"]

@@ -94,7 +94,18 @@ def build(owner: Owner, spec: s.LLMObservabilitySpec) -> list[dict[str, Any]]:
         "ports": [{"name": "http", "containerPort": GATEWAY_PORT, "protocol": "TCP"}],
         "env": env,
         "resources": gw.resources.model_dump(by_alias=True),
-        "readinessProbe": {"tcpSocket": {"port": GATEWAY_PORT}, "periodSeconds": 5},
+        # /healthz, not /readyz: /readyz is 503 while every upstream's circuit is open, and taking
+        # all replicas out of the Service then would turn the gateway's OpenAI-shaped 502s into
+        # connection errors for every client.
+        "readinessProbe": {
+            "httpGet": {"path": "/healthz", "port": GATEWAY_PORT},
+            "periodSeconds": 5,
+        },
+        "livenessProbe": {
+            "httpGet": {"path": "/healthz", "port": GATEWAY_PORT},
+            "periodSeconds": 10,
+            "failureThreshold": 6,
+        },
         "securityContext": container_security(),
         "volumeMounts": [
             {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
