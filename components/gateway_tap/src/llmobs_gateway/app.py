@@ -104,6 +104,7 @@ class GatewayApp:
             self.handle,
             max_body_bytes=self.settings.max_body_bytes,
             keepalive_s=self.settings.keepalive_s,
+            read_timeout_s=self.settings.read_timeout_s,
         )
 
     async def aclose(self) -> None:

@@ -71,6 +71,11 @@ class GatewaySettings(BaseSettings):
     keepalive_s: float = Field(
         default=30.0, gt=0, description="Idle client keep-alive connections are closed after this."
     )
+    read_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="A client must send a whole request (head and body) within this (408 after).",
+    )
     shutdown_grace_s: float = Field(
         default=10.0, ge=0, description="On SIGTERM, how long requests in flight may finish."
     )
