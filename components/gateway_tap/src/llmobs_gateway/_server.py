@@ -167,6 +167,7 @@ class _HttpConnection(asyncio.Protocol):
         self.reading: asyncio.TimerHandle | None = None  # deadline of the request being read
         self._in_head = True  # bytes arriving now belong to a request head
         self._head_seen = 0
+        self._completed = 0  # requests parsed whole so far on this connection
         # The request being parsed
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
@@ -187,10 +188,13 @@ class _HttpConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         try:
+            completed = self._completed
             self.parser.feed_data(data)
-            if self._in_head:
+            if self._in_head and self._completed == completed:
                 # httptools holds an unfinished header whole, before on_header could count it:
-                # bound what a head may take in reads, too.
+                # bound what a head may take in reads, too. A read that also finished a request
+                # is not counted (most of it was that request's body; at most one read's worth
+                # of the next head goes uncounted).
                 self._head_seen += len(data)
                 if self._head_seen > self.server.max_header_bytes:
                     self._refuse_and_close(431, "Request headers are too large")
@@ -296,6 +300,7 @@ class _HttpConnection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         self._in_head = True
         self._head_seen = 0
+        self._completed += 1
         if self.reading is not None:
             self.reading.cancel()
             self.reading = None
