@@ -155,8 +155,12 @@ class UpstreamResponse:
         self._watchdog = None
         if self._finished:
             return
+        now = self._loop.time()
+        if _CLIENT in self._conn.paused:
+            # Not reading because the client is slow: the upstream is not the one silent.
+            self._last = now
         due = self._last + self._idle_s
-        if self._loop.time() >= due:
+        if now >= due:
             self._finish(TimeoutError(f"no bytes from upstream for {self._idle_s} s"))
         else:
             self._watchdog = self._loop.call_at(due, self._check_idle)
@@ -166,6 +170,8 @@ class UpstreamResponse:
         self._conn.pause(_CLIENT)
 
     def resume_reading(self) -> None:
+        if self._relay is not None and self._loop is not None:
+            self._last = self._loop.time()  # the upstream's silence counts from here again
         self._conn.resume(_CLIENT)
 
     async def read(self) -> bytes:
