@@ -1,6 +1,7 @@
 """Streaming passthrough: no buffering; a disconnect cancels upstream; stalls are cut."""
 
 import re
+import threading
 import time
 
 import httpx
@@ -103,3 +104,38 @@ def test_an_upstream_that_stalls_is_cut_by_the_idle_timeout(otlp: OtlpReceiver) 
         span = otlp.wait_for_spans(lambda s: A.ERROR_TYPE in s.attributes)[0]
         assert span.attributes[A.ERROR_TYPE] == "idle_timeout"
         assert span.attributes[A.LLMOBS_ATTEMPTS] == 1
+
+
+def test_a_stream_cut_at_shutdown_still_exports_its_span(otlp: OtlpReceiver) -> None:
+    with serve_app(simulator(ttft_s=0.01, itl_s=0.05)) as sim:
+        got: list[str] = []
+        started = threading.Event()
+
+        def client(url: str) -> None:
+            body = {"model": "sim-model", "messages": MESSAGES, "stream": True}
+            headers = {"x-sim-output-tokens": "400"}
+            try:
+                with (
+                    httpx.Client(timeout=10) as http,
+                    http.stream("POST", url, json=body, headers=headers) as response,
+                ):
+                    for line in response.iter_lines():
+                        got.append(line)
+                        if len(got) >= 3:
+                            started.set()
+            except httpx.HTTPError:
+                pass  # the gateway cut the stream: expected
+            started.set()
+
+        with run_gateway(
+            one_upstream(sim), otlp.url, forward_header_prefixes=("x-sim-",), shutdown_grace_s=0.2
+        ) as gw:
+            reader = threading.Thread(target=client, args=(gw.url + "/v1/chat/completions",))
+            reader.start()
+            assert started.wait(10)
+        reader.join(10)
+        assert not reader.is_alive()
+        # The gateway stopped (telemetry flushed on the way out): the cut stream's span is there.
+        spans = otlp.wait_for_spans(lambda s: True, timeout=2)
+        assert len(spans) == 1
+        assert spans[0].attributes[A.LLMOBS_ABANDONED] is True
