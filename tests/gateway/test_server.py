@@ -508,3 +508,41 @@ def test_a_body_larger_than_the_header_limit_arriving_in_one_read_is_served() ->
         assert handler.paths == ["/long", "/next"]
 
     run(body)
+
+
+def test_expect_100_continue_behind_a_streaming_answer_waits_for_it_to_end() -> None:
+    # A pipelined request's "100 Continue" written at once would land inside the chunked body
+    # of the answer still streaming before it: it is sent when that answer has ended.
+    async def body() -> None:
+        handler = ticking(5, 0.05)
+        async with serving(handler) as server, connect(server) as (reader, writer):
+            writer.write(request("/stream"))
+            await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TIMEOUT)  # streaming now
+            second = request("/e", b"hello", extra="expect: 100-continue\r\n")
+            writer.write(second.removesuffix(b"hello"))
+            rest = await asyncio.wait_for(reader.readuntil(b"0\r\n\r\n"), TIMEOUT)
+            assert b"100 Continue" not in rest
+            interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TIMEOUT)
+            assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+            writer.write(b"hello")
+            assert (await read_response(reader)).status == 200
+
+    run(body)
+
+
+def test_a_pipelined_request_still_arriving_is_not_cut_by_the_keep_alive_timer() -> None:
+    async def body() -> None:
+        handler = Recorder()
+        async with (
+            serving(handler, keepalive_s=0.3, read_timeout_s=5) as server,
+            connect(server) as (reader, writer),
+        ):
+            second = request("/second", b"hello")
+            writer.write(request("/slow") + second.removesuffix(b"hello"))
+            assert echoed(await read_response(reader))["path"] == "/slow"
+            await asyncio.sleep(0.6)  # the rest of the second request is still on its way
+            writer.write(b"hello")
+            assert echoed(await read_response(reader))["body"] == "hello"
+        assert handler.paths == ["/slow", "/second"]
+
+    run(body)

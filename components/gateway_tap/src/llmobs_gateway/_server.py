@@ -168,6 +168,7 @@ class _HttpConnection(asyncio.Protocol):
         self._in_head = True  # bytes arriving now belong to a request head
         self._head_seen = 0
         self._completed = 0  # requests parsed whole so far on this connection
+        self._continue_due = False  # a "100 Continue" waits for the answers before it to end
         # The request being parsed
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
@@ -283,7 +284,10 @@ class _HttpConnection(asyncio.Protocol):
                 self._refuse(413, message)
             return
         if expect_continue and self.transport is not None:
-            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            if self.exchange is None and not self.pending:
+                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            else:  # now it would land inside an earlier answer still being sent
+                self._continue_due = True
 
     def on_body(self, body: bytes) -> None:
         if self._refused:
@@ -301,6 +305,7 @@ class _HttpConnection(asyncio.Protocol):
         self._in_head = True
         self._head_seen = 0
         self._completed += 1
+        self._continue_due = False  # the body came without it
         if self.reading is not None:
             self.reading.cancel()
             self.reading = None
@@ -367,8 +372,12 @@ class _HttpConnection(asyncio.Protocol):
             if self.transport is not None and len(self.pending) == _MAX_PIPELINED - 1:
                 self.transport.resume_reading()
             self._dispatch(request, keep_alive)
-        else:
+        elif self.reading is None:
             self._arm_idle()
+        else:  # the next request is arriving (its read timeout runs): not idle
+            if self._continue_due and self.transport is not None:
+                self._continue_due = False
+                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def _refuse(self, status: int, message: str) -> None:
         """Answer now (body still arriving is read and dropped); the connection stays usable."""
