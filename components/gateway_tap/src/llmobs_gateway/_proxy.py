@@ -364,5 +364,10 @@ class Proxy:
                     }
                 }
             )
-            rest = b"" if broken else observer.flush()
-            exchange.end(rest + f"data: {event}\n\n".encode())
+            # A half event left by the cut is observed but not sent: glued in front of the error
+            # event it would make that line unparseable and hide the error. Unobserved bytes may
+            # have ended mid-event too: a blank line first keeps the error event its own.
+            lead = b"\n\n" if broken else b""
+            if not broken:
+                observer.flush()
+            exchange.end(lead + f"data: {event}\n\n".encode())
