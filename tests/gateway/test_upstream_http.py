@@ -211,3 +211,25 @@ def test_a_relay_paused_for_a_slow_client_is_not_an_upstream_idle_timeout() -> N
             srv.close()
 
     run(main())
+
+
+def test_interim_1xx_responses_are_skipped_for_the_final_one() -> None:
+    # HTTP/1.1 clients must accept 1xx responses before the final one (RFC 9110 15.2), e.g. a
+    # "100 Continue" some servers send unasked, or "103 Early Hints".
+    async def main() -> None:
+        interim = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </x>\r\n\r\n"
+        server = RawServer([interim + ok(b'{"a":1}'), ok(b"again")])
+        async with serving(server) as url:
+            pool = UpstreamPool(url, max_connections=1, connect_timeout_s=1)
+            response = await pool.request(b"POST", "/x", [], b"")
+            assert response.status == 200
+            assert response.header(b"link") is None
+            assert await response.read() == b'{"a":1}'
+            response.close()
+            again = await pool.request(b"POST", "/x", [], b"")  # the connection is still sound
+            assert (again.status, await again.read()) == (200, b"again")
+            again.close()
+            assert server.connections == 1
+            await pool.aclose()
+
+    run(main())

@@ -196,6 +196,7 @@ class _Connection(asyncio.Protocol):
         self.paused: set[str] = set()  # why reading is paused (buffer full, slow client)
         self.got_bytes = False
         self.idle_since = 0.0
+        self.interim = False  # the message being parsed is a 1xx before the final response
 
     # -- asyncio.Protocol -----------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -241,7 +242,12 @@ class _Connection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         assert self.parser is not None
         assert self.response is not None
-        self.response.status = self.parser.get_status_code()
+        status = self.parser.get_status_code()
+        if 100 <= status < 200:  # an interim response (100 Continue, 103 Early Hints): skip it
+            self.interim = True
+            self.response.headers.clear()
+            return
+        self.response.status = status
         self.keep_alive = self.parser.should_keep_alive()
         if self.headers_ready is not None and not self.headers_ready.done():
             self.headers_ready.set_result(None)
@@ -252,6 +258,9 @@ class _Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         assert self.response is not None
+        if self.interim:
+            self.interim = False
+            return
         self.response._finish()
 
     # -- used by the pool and the response ------------------------------------------------
