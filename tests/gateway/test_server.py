@@ -546,3 +546,19 @@ def test_a_pipelined_request_still_arriving_is_not_cut_by_the_keep_alive_timer()
         assert handler.paths == ["/slow", "/second"]
 
     run(body)
+
+
+def test_a_stream_to_an_http_1_0_client_is_sent_unchunked_and_ends_with_the_connection() -> None:
+    # An HTTP/1.0 client (or a proxy speaking 1.0 upstream) does not know chunked framing: a
+    # server must not send Transfer-Encoding to it (RFC 9112 6.1); closing ends the body.
+    async def body() -> None:
+        async with serving(ticking(3, 0.01)) as server, connect(server) as (reader, writer):
+            writer.write(b"POST /stream HTTP/1.0\r\ncontent-length: 0\r\n\r\n")
+            raw = await read_to_end(reader)
+            head, _, rest = raw.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200 ")
+            assert b"transfer-encoding" not in head.lower()
+            assert b"connection: close" in head.lower()
+            assert rest == b"data: 0\n\ndata: 1\n\ndata: 2\n\n"
+
+    run(body)

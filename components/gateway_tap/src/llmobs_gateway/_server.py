@@ -99,19 +99,31 @@ class Exchange:
 
     def start(self, status: int, headers: Headers) -> None:
         """Send the status and headers of a chunked (streamed) response."""
-        self.started = self.chunked = True
+        self.started = True
+        if self._conn.http10:
+            # HTTP/1.0 knows no chunked framing (RFC 9112 6.1): the body ends with the connection.
+            self._conn.keep_alive = False
+            if not self.disconnected:
+                self._conn.write(self._head(status, headers, b"\r\n"))
+            return
+        self.chunked = True
         if not self.disconnected:
             self._conn.write(self._head(status, headers, b"transfer-encoding: chunked\r\n\r\n"))
 
     def write(self, data: bytes) -> None:
         """One body chunk, sent now (empty data sends nothing: it would end the body)."""
         if data and not self.disconnected:
-            self._conn.write(b"%x\r\n%b\r\n" % (len(data), data))
+            if self.chunked:
+                self._conn.write(b"%x\r\n%b\r\n" % (len(data), data))
+            else:
+                self._conn.write(data)
 
     def end(self, data: bytes = b"") -> None:
         """The last chunk and the end of the body."""
         if not self.disconnected:
-            if data:
+            if not self.chunked:
+                self._conn.write(data)
+            elif data:
                 self._conn.write(b"%x\r\n%b\r\n0\r\n\r\n" % (len(data), data))
             else:
                 self._conn.write(b"0\r\n\r\n")
@@ -159,10 +171,11 @@ class _HttpConnection(asyncio.Protocol):
         self.parser = httptools.HttpRequestParser(self)
         self.closed = False
         self.keep_alive = True
+        self.http10 = False  # the request being answered is HTTP/1.0
         self.writing_paused = False
         self.exchange: Exchange | None = None
         self.task: asyncio.Task[None] | None = None
-        self.pending: collections.deque[tuple[Request, bool]] = collections.deque()
+        self.pending: collections.deque[tuple[Request, bool, bool]] = collections.deque()
         self.idle: asyncio.TimerHandle | None = None
         self.reading: asyncio.TimerHandle | None = None  # deadline of the request being read
         self._in_head = True  # bytes arriving now belong to a request head
@@ -329,16 +342,18 @@ class _HttpConnection(asyncio.Protocol):
             body,
         )
         keep_alive = self.parser.should_keep_alive()
+        http10 = self.parser.get_http_version() == "1.0"
         if self.exchange is None and not self.pending:
-            self._dispatch(request, keep_alive)
+            self._dispatch(request, keep_alive, http10)
         else:
-            self.pending.append((request, keep_alive))
+            self.pending.append((request, keep_alive, http10))
             if len(self.pending) >= _MAX_PIPELINED and self.transport is not None:
                 self.transport.pause_reading()
 
     # -- running requests -------------------------------------------------------------------
-    def _dispatch(self, request: Request, keep_alive: bool) -> None:
+    def _dispatch(self, request: Request, keep_alive: bool, http10: bool) -> None:
         self.keep_alive = keep_alive
+        self.http10 = http10
         exchange = self.exchange = Exchange(self)
         self.task = self.loop.create_task(self._run(request, exchange))
 
@@ -368,10 +383,10 @@ class _HttpConnection(asyncio.Protocol):
             self._close()
             return
         if self.pending:
-            request, keep_alive = self.pending.popleft()
+            request, keep_alive, http10 = self.pending.popleft()
             if self.transport is not None and len(self.pending) == _MAX_PIPELINED - 1:
                 self.transport.resume_reading()
-            self._dispatch(request, keep_alive)
+            self._dispatch(request, keep_alive, http10)
         elif self.reading is None:
             self._arm_idle()
         else:  # the next request is arriving (its read timeout runs): not idle
