@@ -499,12 +499,14 @@ def test_a_body_larger_than_the_header_limit_arriving_in_one_read_is_served() ->
     # completes in the same read is not head bytes (a long prompt must not be taken for a 431).
     async def body() -> None:
         handler = Recorder()
-        async with serving(handler, max_header_bytes=1024, max_body_bytes=100_000) as server:
-            async with connect(server) as (reader, writer):
-                writer.write(request("/long", b"p" * 20_000) + request("/next", b"n" * 5_000))
-                first, second = await read_response(reader), await read_response(reader)
-                assert echoed(first)["body"] == "p" * 20_000
-                assert echoed(second)["body"] == "n" * 5_000
+        async with (
+            serving(handler, max_header_bytes=1024, max_body_bytes=100_000) as server,
+            connect(server) as (reader, writer),
+        ):
+            writer.write(request("/long", b"p" * 20_000) + request("/next", b"n" * 5_000))
+            first, second = await read_response(reader), await read_response(reader)
+            assert echoed(first)["body"] == "p" * 20_000
+            assert echoed(second)["body"] == "n" * 5_000
         assert handler.paths == ["/long", "/next"]
 
     run(body)

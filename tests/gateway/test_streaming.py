@@ -173,9 +173,8 @@ def test_an_upstream_cut_mid_event_still_tells_the_sdk_in_band() -> None:
     ):
         client = openai.OpenAI(base_url=gw.url + "/v1", api_key="k", max_retries=0)
         texts = []
-        with pytest.raises(openai.APIError, match="idle_timeout"):
-            for chunk in client.chat.completions.create(
-                model="sim-model", messages=MESSAGES, stream=True
-            ):
+        stream = client.chat.completions.create(model="sim-model", messages=MESSAGES, stream=True)
+        with pytest.raises(openai.APIError, match="idle_timeout"):  # noqa: PT012 - mid-stream
+            for chunk in stream:
                 texts.append(chunk.choices[0].delta.content)
         assert texts == ["Hi"]

@@ -389,10 +389,10 @@ class _HttpConnection(asyncio.Protocol):
             self._dispatch(request, keep_alive, http10)
         elif self.reading is None:
             self._arm_idle()
-        else:  # the next request is arriving (its read timeout runs): not idle
-            if self._continue_due and self.transport is not None:
-                self._continue_due = False
-                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        # else the next request is arriving (its read timeout runs): not idle
+        elif self._continue_due and self.transport is not None:
+            self._continue_due = False
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def _refuse(self, status: int, message: str) -> None:
         """Answer now (body still arriving is read and dropped); the connection stays usable."""
