@@ -149,9 +149,10 @@ class Proxy:
             if not (isinstance(options, dict) and options.get("include_usage") is True):
                 # Ask for usage so tokens and cost are known; the client never sees that event.
                 strip_usage = True
-                if options is None and not route.upstream_model and body[:1] == b"{":
+                if "stream_options" not in doc and not route.upstream_model and body[:1] == b"{":
                     # The common case: one member added in front, the client's bytes kept
-                    # (cheaper than re-serialising the whole request).
+                    # (cheaper than re-serialising the whole request). Not when the client sent
+                    # "stream_options": null: its later duplicate key would win over ours.
                     body = _INCLUDE_USAGE + body[1:]
                 else:
                     doc["stream_options"] = {**(options or {}), "include_usage": True}
