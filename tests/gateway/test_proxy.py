@@ -242,6 +242,8 @@ def test_the_probes_caller_span_id_is_recorded_when_well_formed(
     [
         (b"{not json", 400, "not valid JSON"),
         (b"[1, 2]", 400, "must be a JSON object"),
+        # Nested past the parser's recursion limit: still the caller's mistake, not a 500.
+        (b'{"model": "m", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", 400, "nested"),
         (b'{"messages": []}', 400, "provide a model"),
         (b'{"model": "no-such-model", "messages": []}', 404, "does not exist"),
         (b"", 400, "empty"),
