@@ -1,5 +1,8 @@
 """Content capture: redaction, and the chunk contract (bounded pieces, seq, last)."""
 
+from collections.abc import Iterator
+
+import pytest
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.trace import TracerProvider
@@ -52,3 +55,40 @@ def test_a_long_stream_leaves_in_bounded_pieces_that_reassemble() -> None:
     assert all(len(p.text.encode()) <= 64 for p in parsed)
     assert "".join(p.text for p in parsed) == text.replace("a@b.io", "[REDACTED:email]")
     assert all(r.event_name == chunks.EVENT_NAME for r in records)
+
+
+def test_many_small_deltas_are_not_rejoined_and_re_encoded_on_every_write(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each write of a long output once joined and re-encoded the whole held buffer as soon as
+    # its characters could reach the limit (4 bytes each): quadratic work on the event loop for
+    # any output past max_chunk_bytes / 4 characters. The buffer is measured a bounded number
+    # of times per piece.
+    splits = 0
+    split_utf8 = chunks.split_utf8
+
+    def counting(text: str, max_bytes: int = chunks.DEFAULT_MAX_CHUNK_BYTES) -> Iterator[str]:
+        nonlocal splits
+        splits += 1
+        return split_utf8(text, max_bytes)
+
+    monkeypatch.setattr(chunks, "split_utf8", counting)
+    exporter = InMemoryLogRecordExporter()
+    logs = LoggerProvider()
+    logs.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    span = TracerProvider().get_tracer("t").start_span("s")
+    stream = ContentStream(
+        logs.get_logger("c"),
+        span,
+        chunks.ROLE_OUTPUT,
+        chunks.FORMAT_TEXT,
+        redact_content=False,
+        max_chunk_bytes=4096,
+    )
+    for _ in range(10_000):  # 40,000 bytes: ten pieces of 4 KiB
+        stream.write("tok ")
+    stream.close()
+    texts = [r.log_record.body for r in exporter.get_finished_logs()]
+    assert "".join(texts) == "tok " * 10_000  # type: ignore[arg-type]
+    assert all(len(t.encode()) <= 4096 for t in texts)  # type: ignore[union-attr]
+    assert splits < 10 * 50  # was ~7,500: one per write past 1,024 characters

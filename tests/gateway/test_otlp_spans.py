@@ -115,6 +115,27 @@ def test_every_span_feature_encodes_exactly_as_the_sdk_does() -> None:
     _assert_same_as_sdk(spans)
 
 
+def test_a_pair_shared_by_span_resource_and_event_keeps_each_ones_field_tag() -> None:
+    # The gateway's resource and spans both carry llmobs.layer=gateway: the encoded pair is
+    # cached, but a cached span attribute (field 9) must not be reused as a resource attribute
+    # (field 1) or an event attribute (field 3), where it would be skipped or misread.
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"llmobs.layer": "gateway"}))
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("scope", "1.0")
+    with tracer.start_as_current_span("s", attributes={"llmobs.layer": "gateway"}) as span:
+        span.add_event("e", {"llmobs.layer": "gateway"})
+    provider.shutdown()
+    spans = list(memory.get_finished_spans())
+    encoder = SpanEncoder()
+    assert _decoded(encoder.request(spans)) == _decoded(
+        encode_spans(spans).SerializePartialToString()
+    )
+    assert _decoded(encoder.request(spans)) == _decoded(
+        encode_spans(spans).SerializePartialToString()
+    )
+
+
 _values = st.one_of(
     st.text(max_size=40),
     st.booleans(),

@@ -2,6 +2,7 @@
 
 import asyncio
 import hashlib
+import json
 
 import httpx
 import openai
@@ -92,6 +93,24 @@ def test_a_streaming_client_that_did_not_ask_for_usage_never_sees_it_but_the_spa
     ] == ["stop"]
     assert 0 < attrs[A.LLMOBS_TTFT] < attrs[A.LLMOBS_TTFT] + attrs[A.LLMOBS_TPOT] * 5
     assert attrs[A.LLMOBS_TBT_MAX] >= attrs[A.LLMOBS_TBT_P95] > 0
+
+
+def test_a_stream_with_stream_options_null_still_gets_usage_recorded(
+    gateway: Gateway, otlp: OtlpReceiver
+) -> None:
+    # "stream_options": null in the client's JSON must not override the member the gateway adds
+    # (a JSON parser keeps the last of duplicate keys): the span would lose its tokens and cost.
+    body = b'{"model":"gpt-4o-mini","stream":true,"stream_options":null,"messages":%s}' % (
+        json.dumps(MESSAGES).encode()
+    )
+    headers = {"content-type": "application/json", "authorization": "Bearer k", **SIM_HEADERS}
+    response = httpx.post(gateway.url + "/v1/chat/completions", content=body, headers=headers)
+    assert response.status_code == 200
+    events = [ln[6:] for ln in response.text.splitlines() if ln.startswith("data: {")]
+    assert events
+    assert all('"usage":{' not in e for e in events)  # the client did not ask
+    response_id = json.loads(events[0])["id"]
+    assert _span(otlp, gateway, response_id)[A.GEN_AI_USAGE_OUTPUT_TOKENS] == 6
 
 
 def test_a_streaming_client_that_asked_for_usage_gets_it(gateway: Gateway) -> None:
@@ -223,6 +242,8 @@ def test_the_probes_caller_span_id_is_recorded_when_well_formed(
     [
         (b"{not json", 400, "not valid JSON"),
         (b"[1, 2]", 400, "must be a JSON object"),
+        # Nested past the parser's recursion limit: still the caller's mistake, not a 500.
+        (b'{"model": "m", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", 400, "nested"),
         (b'{"messages": []}', 400, "provide a model"),
         (b'{"model": "no-such-model", "messages": []}', 404, "does not exist"),
         (b"", 400, "empty"),

@@ -492,3 +492,75 @@ def test_the_gateway_answers_wrong_method_405_and_unknown_path_404(sim_url: str)
             "param": None,
             "code": None,
         }
+
+
+def test_a_body_larger_than_the_header_limit_arriving_in_one_read_is_served() -> None:
+    # The head bound counts bytes read while a head is unfinished; the body of a request that
+    # completes in the same read is not head bytes (a long prompt must not be taken for a 431).
+    async def body() -> None:
+        handler = Recorder()
+        async with (
+            serving(handler, max_header_bytes=1024, max_body_bytes=100_000) as server,
+            connect(server) as (reader, writer),
+        ):
+            writer.write(request("/long", b"p" * 20_000) + request("/next", b"n" * 5_000))
+            first, second = await read_response(reader), await read_response(reader)
+            assert echoed(first)["body"] == "p" * 20_000
+            assert echoed(second)["body"] == "n" * 5_000
+        assert handler.paths == ["/long", "/next"]
+
+    run(body)
+
+
+def test_expect_100_continue_behind_a_streaming_answer_waits_for_it_to_end() -> None:
+    # A pipelined request's "100 Continue" written at once would land inside the chunked body
+    # of the answer still streaming before it: it is sent when that answer has ended.
+    async def body() -> None:
+        handler = ticking(5, 0.05)
+        async with serving(handler) as server, connect(server) as (reader, writer):
+            writer.write(request("/stream"))
+            await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TIMEOUT)  # streaming now
+            second = request("/e", b"hello", extra="expect: 100-continue\r\n")
+            writer.write(second.removesuffix(b"hello"))
+            rest = await asyncio.wait_for(reader.readuntil(b"0\r\n\r\n"), TIMEOUT)
+            assert b"100 Continue" not in rest
+            interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TIMEOUT)
+            assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+            writer.write(b"hello")
+            assert (await read_response(reader)).status == 200
+
+    run(body)
+
+
+def test_a_pipelined_request_still_arriving_is_not_cut_by_the_keep_alive_timer() -> None:
+    async def body() -> None:
+        handler = Recorder()
+        async with (
+            serving(handler, keepalive_s=0.3, read_timeout_s=5) as server,
+            connect(server) as (reader, writer),
+        ):
+            second = request("/second", b"hello")
+            writer.write(request("/slow") + second.removesuffix(b"hello"))
+            assert echoed(await read_response(reader))["path"] == "/slow"
+            await asyncio.sleep(0.6)  # the rest of the second request is still on its way
+            writer.write(b"hello")
+            assert echoed(await read_response(reader))["body"] == "hello"
+        assert handler.paths == ["/slow", "/second"]
+
+    run(body)
+
+
+def test_a_stream_to_an_http_1_0_client_is_sent_unchunked_and_ends_with_the_connection() -> None:
+    # An HTTP/1.0 client (or a proxy speaking 1.0 upstream) does not know chunked framing: a
+    # server must not send Transfer-Encoding to it (RFC 9112 6.1); closing ends the body.
+    async def body() -> None:
+        async with serving(ticking(3, 0.01)) as server, connect(server) as (reader, writer):
+            writer.write(b"POST /stream HTTP/1.0\r\ncontent-length: 0\r\n\r\n")
+            raw = await read_to_end(reader)
+            head, _, rest = raw.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200 ")
+            assert b"transfer-encoding" not in head.lower()
+            assert b"connection: close" in head.lower()
+            assert rest == b"data: 0\n\ndata: 1\n\ndata: 2\n\n"
+
+    run(body)

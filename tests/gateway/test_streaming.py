@@ -1,11 +1,18 @@
 """Streaming passthrough: no buffering; a disconnect cancels upstream; stalls are cut."""
 
+import asyncio
 import re
+import threading
 import time
+from collections.abc import AsyncIterator
 
 import httpx
 import openai
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request as StarletteRequest
+from starlette.responses import StreamingResponse
+from starlette.routing import Route
 
 from llmobs_semconv import attributes as A
 from llmobs_testing.servers import serve_app
@@ -103,3 +110,71 @@ def test_an_upstream_that_stalls_is_cut_by_the_idle_timeout(otlp: OtlpReceiver) 
         span = otlp.wait_for_spans(lambda s: A.ERROR_TYPE in s.attributes)[0]
         assert span.attributes[A.ERROR_TYPE] == "idle_timeout"
         assert span.attributes[A.LLMOBS_ATTEMPTS] == 1
+
+
+def test_a_stream_cut_at_shutdown_still_exports_its_span(otlp: OtlpReceiver) -> None:
+    with serve_app(simulator(ttft_s=0.01, itl_s=0.05)) as sim:
+        got: list[str] = []
+        started = threading.Event()
+
+        def client(url: str) -> None:
+            body = {"model": "sim-model", "messages": MESSAGES, "stream": True}
+            headers = {"x-sim-output-tokens": "400"}
+            try:
+                with (
+                    httpx.Client(timeout=10) as http,
+                    http.stream("POST", url, json=body, headers=headers) as response,
+                ):
+                    for line in response.iter_lines():
+                        got.append(line)
+                        if len(got) >= 3:
+                            started.set()
+            except httpx.HTTPError:
+                pass  # the gateway cut the stream: expected
+            started.set()
+
+        with run_gateway(
+            one_upstream(sim), otlp.url, forward_header_prefixes=("x-sim-",), shutdown_grace_s=0.2
+        ) as gw:
+            reader = threading.Thread(target=client, args=(gw.url + "/v1/chat/completions",))
+            reader.start()
+            assert started.wait(10)
+        reader.join(10)
+        assert not reader.is_alive()
+        # The gateway stopped (telemetry flushed on the way out): the cut stream's span is there.
+        spans = otlp.wait_for_spans(lambda s: True, timeout=2)
+        assert len(spans) == 1
+        assert spans[0].attributes[A.LLMOBS_ABANDONED] is True
+
+
+def _stalls_mid_event() -> Starlette:
+    """An upstream that sends one whole chunk, then half of the next, then nothing."""
+
+    async def chat(request: StarletteRequest) -> StreamingResponse:
+        async def events() -> AsyncIterator[bytes]:
+            yield (
+                b'data: {"id":"c1","object":"chat.completion.chunk","model":"sim-model",'
+                b'"choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n'
+            )
+            yield b'data: {"id":"c1","object":"chat.completion.chunk","choi'
+            await asyncio.sleep(30)
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    return Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"])])
+
+
+def test_an_upstream_cut_mid_event_still_tells_the_sdk_in_band() -> None:
+    # The half event is not valid JSON: glued in front of the error event, the SDK would fail
+    # to parse the line and never see the error (a JSONDecodeError instead of an APIError).
+    with (
+        serve_app(_stalls_mid_event()) as upstream,
+        run_gateway(one_upstream(upstream, idle_timeout_s=0.3)) as gw,
+    ):
+        client = openai.OpenAI(base_url=gw.url + "/v1", api_key="k", max_retries=0)
+        texts = []
+        stream = client.chat.completions.create(model="sim-model", messages=MESSAGES, stream=True)
+        with pytest.raises(openai.APIError, match="idle_timeout"):  # noqa: PT012 - mid-stream
+            for chunk in stream:
+                texts.append(chunk.choices[0].delta.content)
+        assert texts == ["Hi"]

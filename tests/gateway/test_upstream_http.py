@@ -172,3 +172,64 @@ def test_garbage_from_the_upstream_is_a_broken_connection() -> None:
                 await pool.request(b"POST", "/x", [], b"")
 
     run(main())
+
+
+def test_a_relay_paused_for_a_slow_client_is_not_an_upstream_idle_timeout() -> None:
+    # While the gateway stops reading because its client is slow, the upstream is not silent:
+    # the idle watchdog must not cut the stream and blame the upstream for it.
+    async def main() -> None:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nfirst\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.1)  # the rest waits in the socket while the relay is paused
+            writer.write(b"4\r\nlast\r\n0\r\n\r\n")
+            await writer.drain()
+            with contextlib.suppress(ConnectionError):
+                await reader.read()
+            writer.close()
+
+        srv = await asyncio.start_server(handle, "127.0.0.1", 0)
+        url = f"http://127.0.0.1:{srv.sockets[0].getsockname()[1]}"
+        try:
+            pool = UpstreamPool(url, max_connections=1, connect_timeout_s=1)
+            response = await pool.request(b"POST", "/x", [], b"")
+            loop = asyncio.get_running_loop()
+            got: list[bytes] = []
+
+            def on_data(data: bytes) -> None:
+                got.append(data)
+                if len(got) == 1:  # the client's socket is full: pause for 0.6 s
+                    response.pause_reading()
+                    loop.call_later(0.6, response.resume_reading)
+
+            await asyncio.wait_for(response.relay(on_data, idle_timeout_s=0.2), 5)
+            assert b"".join(got) == b"firstlast"
+            response.close()
+            await pool.aclose()
+        finally:
+            srv.close()
+
+    run(main())
+
+
+def test_interim_1xx_responses_are_skipped_for_the_final_one() -> None:
+    # HTTP/1.1 clients must accept 1xx responses before the final one (RFC 9110 15.2), e.g. a
+    # "100 Continue" some servers send unasked, or "103 Early Hints".
+    async def main() -> None:
+        interim = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </x>\r\n\r\n"
+        server = RawServer([interim + ok(b'{"a":1}'), ok(b"again")])
+        async with serving(server) as url:
+            pool = UpstreamPool(url, max_connections=1, connect_timeout_s=1)
+            response = await pool.request(b"POST", "/x", [], b"")
+            assert response.status == 200
+            assert response.header(b"link") is None
+            assert await response.read() == b'{"a":1}'
+            response.close()
+            again = await pool.request(b"POST", "/x", [], b"")  # the connection is still sound
+            assert (again.status, await again.read()) == (200, b"again")
+            again.close()
+            assert server.connections == 1
+            await pool.aclose()
+
+    run(main())

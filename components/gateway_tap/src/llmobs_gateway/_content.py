@@ -42,7 +42,18 @@ class ContentStream:
     can escape the patterns; pieces are 64 KiB by default, which makes that rare).
     """
 
-    __slots__ = ("_buf", "_context", "_fmt", "_ids", "_logger", "_max", "_redact", "_role", "_seq")
+    __slots__ = (
+        "_buf",
+        "_context",
+        "_fmt",
+        "_ids",
+        "_logger",
+        "_max",
+        "_redact",
+        "_role",
+        "_seq",
+        "_size",
+    )
 
     def __init__(
         self,
@@ -63,6 +74,7 @@ class ContentStream:
         self._redact = redact_content
         self._max = max_chunk_bytes
         self._buf: list[str] = []
+        self._size = 0  # bytes held, at most: exact at the last measure + 4 per character since
         self._seq = 0
 
     @property
@@ -71,21 +83,24 @@ class ContentStream:
 
     def write(self, text: str) -> None:
         self._buf.append(text)
-        # Characters are at most 4 bytes: only measure when the buffer could be over the limit.
-        if sum(len(t) for t in self._buf) * 4 >= self._max:
+        # Characters are at most 4 bytes: only measure when the buffer could be over the limit,
+        # and then remember the exact size (re-measuring on every write would be quadratic).
+        self._size += len(text) * 4
+        if self._size >= self._max:
             data = "".join(self._buf)
             pieces = list(chunks.split_utf8(data, self._max))
             if len(pieces) > 1:
                 for piece in pieces[:-1]:
                     self._emit(piece, last=False)
-                self._buf = [pieces[-1]]
-            else:
-                self._buf = [data]
+                data = pieces[-1]
+            self._buf = [data]
+            self._size = len(data.encode("utf-8"))
 
     def close(self) -> None:
         """Emit what is left as the last piece (an empty one when nothing came)."""
         self._emit("".join(self._buf), last=True)
         self._buf = []
+        self._size = 0
 
     def _emit(self, text: str, *, last: bool) -> None:
         redactions = 0

@@ -106,7 +106,7 @@ class SpanEncoder:
     """ReadableSpans -> ``ExportTraceServiceRequest`` bytes (OTLP protobuf)."""
 
     def __init__(self) -> None:
-        self._pairs: dict[tuple[str, type, object], bytes] = {}
+        self._pairs: dict[tuple[bytes, str, type, object], bytes] = {}  # by field tag too
         self._resources: dict[Resource, bytes] = {}
         self._scopes: dict[InstrumentationScope | None, bytes] = {}
 
@@ -120,7 +120,7 @@ class SpanEncoder:
             if kind is float or kind is tuple or kind is list:
                 cached = None  # latencies and costs never repeat; sequences are not hashable
             else:
-                cached = pairs.get((key, kind, value))
+                cached = pairs.get((tag, key, kind, value))
             if cached is None:
                 try:
                     cached = _field(tag, _key_value(key, value))
@@ -130,7 +130,7 @@ class SpanEncoder:
                 if kind is str or kind is int or kind is bool:
                     if len(pairs) >= _CACHE_LIMIT:
                         pairs.clear()  # bounded: values come from requests
-                    pairs[(key, kind, value)] = cached
+                    pairs[(tag, key, kind, value)] = cached
             out.append(cached)
         return out
 

@@ -149,9 +149,10 @@ class Proxy:
             if not (isinstance(options, dict) and options.get("include_usage") is True):
                 # Ask for usage so tokens and cost are known; the client never sees that event.
                 strip_usage = True
-                if options is None and not route.upstream_model and body[:1] == b"{":
+                if "stream_options" not in doc and not route.upstream_model and body[:1] == b"{":
                     # The common case: one member added in front, the client's bytes kept
-                    # (cheaper than re-serialising the whole request).
+                    # (cheaper than re-serialising the whole request). Not when the client sent
+                    # "stream_options": null: its later duplicate key would win over ours.
                     body = _INCLUDE_USAGE + body[1:]
                 else:
                     doc["stream_options"] = {**(options or {}), "include_usage": True}
@@ -364,5 +365,10 @@ class Proxy:
                     }
                 }
             )
-            rest = b"" if broken else observer.flush()
-            exchange.end(rest + f"data: {event}\n\n".encode())
+            # A half event left by the cut is observed but not sent: glued in front of the error
+            # event it would make that line unparseable and hide the error. Unobserved bytes may
+            # have ended mid-event too: a blank line first keeps the error event its own.
+            lead = b"\n\n" if broken else b""
+            if not broken:
+                observer.flush()
+            exchange.end(lead + f"data: {event}\n\n".encode())

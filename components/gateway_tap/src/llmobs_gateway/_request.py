@@ -87,6 +87,8 @@ class IncomingRequest:
             doc = json.loads(self.body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise BadRequest(400, f"Request body is not valid JSON: {exc}") from None
+        except RecursionError:  # a body's bytes are the caller's: deep nesting is no 500
+            raise BadRequest(400, "Request body is nested too deeply") from None
         if not isinstance(doc, dict):
             raise BadRequest(400, "Request body must be a JSON object")
         model = doc.get("model")

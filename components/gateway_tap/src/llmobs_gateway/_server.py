@@ -99,19 +99,31 @@ class Exchange:
 
     def start(self, status: int, headers: Headers) -> None:
         """Send the status and headers of a chunked (streamed) response."""
-        self.started = self.chunked = True
+        self.started = True
+        if self._conn.http10:
+            # HTTP/1.0 knows no chunked framing (RFC 9112 6.1): the body ends with the connection.
+            self._conn.keep_alive = False
+            if not self.disconnected:
+                self._conn.write(self._head(status, headers, b"\r\n"))
+            return
+        self.chunked = True
         if not self.disconnected:
             self._conn.write(self._head(status, headers, b"transfer-encoding: chunked\r\n\r\n"))
 
     def write(self, data: bytes) -> None:
         """One body chunk, sent now (empty data sends nothing: it would end the body)."""
         if data and not self.disconnected:
-            self._conn.write(b"%x\r\n%b\r\n" % (len(data), data))
+            if self.chunked:
+                self._conn.write(b"%x\r\n%b\r\n" % (len(data), data))
+            else:
+                self._conn.write(data)
 
     def end(self, data: bytes = b"") -> None:
         """The last chunk and the end of the body."""
         if not self.disconnected:
-            if data:
+            if not self.chunked:
+                self._conn.write(data)
+            elif data:
                 self._conn.write(b"%x\r\n%b\r\n0\r\n\r\n" % (len(data), data))
             else:
                 self._conn.write(b"0\r\n\r\n")
@@ -159,14 +171,17 @@ class _HttpConnection(asyncio.Protocol):
         self.parser = httptools.HttpRequestParser(self)
         self.closed = False
         self.keep_alive = True
+        self.http10 = False  # the request being answered is HTTP/1.0
         self.writing_paused = False
         self.exchange: Exchange | None = None
         self.task: asyncio.Task[None] | None = None
-        self.pending: collections.deque[tuple[Request, bool]] = collections.deque()
+        self.pending: collections.deque[tuple[Request, bool, bool]] = collections.deque()
         self.idle: asyncio.TimerHandle | None = None
         self.reading: asyncio.TimerHandle | None = None  # deadline of the request being read
         self._in_head = True  # bytes arriving now belong to a request head
         self._head_seen = 0
+        self._completed = 0  # requests parsed whole so far on this connection
+        self._continue_due = False  # a "100 Continue" waits for the answers before it to end
         # The request being parsed
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
@@ -187,10 +202,13 @@ class _HttpConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         try:
+            completed = self._completed
             self.parser.feed_data(data)
-            if self._in_head:
+            if self._in_head and self._completed == completed:
                 # httptools holds an unfinished header whole, before on_header could count it:
-                # bound what a head may take in reads, too.
+                # bound what a head may take in reads, too. A read that also finished a request
+                # is not counted (most of it was that request's body; at most one read's worth
+                # of the next head goes uncounted).
                 self._head_seen += len(data)
                 if self._head_seen > self.server.max_header_bytes:
                     self._refuse_and_close(431, "Request headers are too large")
@@ -279,7 +297,10 @@ class _HttpConnection(asyncio.Protocol):
                 self._refuse(413, message)
             return
         if expect_continue and self.transport is not None:
-            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            if self.exchange is None and not self.pending:
+                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            else:  # now it would land inside an earlier answer still being sent
+                self._continue_due = True
 
     def on_body(self, body: bytes) -> None:
         if self._refused:
@@ -296,6 +317,8 @@ class _HttpConnection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         self._in_head = True
         self._head_seen = 0
+        self._completed += 1
+        self._continue_due = False  # the body came without it
         if self.reading is not None:
             self.reading.cancel()
             self.reading = None
@@ -319,16 +342,18 @@ class _HttpConnection(asyncio.Protocol):
             body,
         )
         keep_alive = self.parser.should_keep_alive()
+        http10 = self.parser.get_http_version() == "1.0"
         if self.exchange is None and not self.pending:
-            self._dispatch(request, keep_alive)
+            self._dispatch(request, keep_alive, http10)
         else:
-            self.pending.append((request, keep_alive))
+            self.pending.append((request, keep_alive, http10))
             if len(self.pending) >= _MAX_PIPELINED and self.transport is not None:
                 self.transport.pause_reading()
 
     # -- running requests -------------------------------------------------------------------
-    def _dispatch(self, request: Request, keep_alive: bool) -> None:
+    def _dispatch(self, request: Request, keep_alive: bool, http10: bool) -> None:
         self.keep_alive = keep_alive
+        self.http10 = http10
         exchange = self.exchange = Exchange(self)
         self.task = self.loop.create_task(self._run(request, exchange))
 
@@ -358,12 +383,16 @@ class _HttpConnection(asyncio.Protocol):
             self._close()
             return
         if self.pending:
-            request, keep_alive = self.pending.popleft()
+            request, keep_alive, http10 = self.pending.popleft()
             if self.transport is not None and len(self.pending) == _MAX_PIPELINED - 1:
                 self.transport.resume_reading()
-            self._dispatch(request, keep_alive)
-        else:
+            self._dispatch(request, keep_alive, http10)
+        elif self.reading is None:
             self._arm_idle()
+        # else the next request is arriving (its read timeout runs): not idle
+        elif self._continue_due and self.transport is not None:
+            self._continue_due = False
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def _refuse(self, status: int, message: str) -> None:
         """Answer now (body still arriving is read and dropped); the connection stays usable."""

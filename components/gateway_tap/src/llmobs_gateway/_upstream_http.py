@@ -155,8 +155,12 @@ class UpstreamResponse:
         self._watchdog = None
         if self._finished:
             return
+        now = self._loop.time()
+        if _CLIENT in self._conn.paused:
+            # Not reading because the client is slow: the upstream is not the one silent.
+            self._last = now
         due = self._last + self._idle_s
-        if self._loop.time() >= due:
+        if now >= due:
             self._finish(TimeoutError(f"no bytes from upstream for {self._idle_s} s"))
         else:
             self._watchdog = self._loop.call_at(due, self._check_idle)
@@ -166,6 +170,8 @@ class UpstreamResponse:
         self._conn.pause(_CLIENT)
 
     def resume_reading(self) -> None:
+        if self._relay is not None and self._loop is not None:
+            self._last = self._loop.time()  # the upstream's silence counts from here again
         self._conn.resume(_CLIENT)
 
     async def read(self) -> bytes:
@@ -190,6 +196,7 @@ class _Connection(asyncio.Protocol):
         self.paused: set[str] = set()  # why reading is paused (buffer full, slow client)
         self.got_bytes = False
         self.idle_since = 0.0
+        self.interim = False  # the message being parsed is a 1xx before the final response
 
     # -- asyncio.Protocol -----------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -235,7 +242,12 @@ class _Connection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         assert self.parser is not None
         assert self.response is not None
-        self.response.status = self.parser.get_status_code()
+        status = self.parser.get_status_code()
+        if 100 <= status < 200:  # an interim response (100 Continue, 103 Early Hints): skip it
+            self.interim = True
+            self.response.headers.clear()
+            return
+        self.response.status = status
         self.keep_alive = self.parser.should_keep_alive()
         if self.headers_ready is not None and not self.headers_ready.done():
             self.headers_ready.set_result(None)
@@ -246,6 +258,9 @@ class _Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         assert self.response is not None
+        if self.interim:
+            self.interim = False
+            return
         self.response._finish()
 
     # -- used by the pool and the response ------------------------------------------------
