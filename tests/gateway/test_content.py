@@ -6,9 +6,29 @@ import pytest
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import Span
 
 from llmobs_gateway._content import ContentStream, redact
 from llmobs_semconv import chunks
+
+
+def _output_stream(
+    *, max_chunk_bytes: int, redact_content: bool
+) -> tuple[ContentStream, InMemoryLogRecordExporter, Span]:
+    """An output content stream whose records land in memory, for a fresh span."""
+    exporter = InMemoryLogRecordExporter()
+    logs = LoggerProvider()
+    logs.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    span = TracerProvider().get_tracer("t").start_span("s")
+    stream = ContentStream(
+        logs.get_logger("c"),
+        span,
+        chunks.ROLE_OUTPUT,
+        chunks.FORMAT_TEXT,
+        redact_content=redact_content,
+        max_chunk_bytes=max_chunk_bytes,
+    )
+    return stream, exporter, span
 
 
 def test_secrets_and_personal_data_are_redacted_and_counted() -> None:
@@ -24,18 +44,7 @@ def test_secrets_and_personal_data_are_redacted_and_counted() -> None:
 
 
 def test_a_long_stream_leaves_in_bounded_pieces_that_reassemble() -> None:
-    exporter = InMemoryLogRecordExporter()
-    logs = LoggerProvider()
-    logs.add_log_record_processor(SimpleLogRecordProcessor(exporter))
-    span = TracerProvider().get_tracer("t").start_span("s")
-    stream = ContentStream(
-        logs.get_logger("c"),
-        span,
-        chunks.ROLE_OUTPUT,
-        chunks.FORMAT_TEXT,
-        redact_content=True,
-        max_chunk_bytes=64,
-    )
+    stream, exporter, span = _output_stream(max_chunk_bytes=64, redact_content=True)
     text = "héllo wörld " * 40 + "mail me at a@b.io"
     for i in range(0, len(text), 7):
         stream.write(text[i : i + 7])
@@ -73,18 +82,7 @@ def test_many_small_deltas_are_not_rejoined_and_re_encoded_on_every_write(
         return split_utf8(text, max_bytes)
 
     monkeypatch.setattr(chunks, "split_utf8", counting)
-    exporter = InMemoryLogRecordExporter()
-    logs = LoggerProvider()
-    logs.add_log_record_processor(SimpleLogRecordProcessor(exporter))
-    span = TracerProvider().get_tracer("t").start_span("s")
-    stream = ContentStream(
-        logs.get_logger("c"),
-        span,
-        chunks.ROLE_OUTPUT,
-        chunks.FORMAT_TEXT,
-        redact_content=False,
-        max_chunk_bytes=4096,
-    )
+    stream, exporter, _ = _output_stream(max_chunk_bytes=4096, redact_content=False)
     for _ in range(10_000):  # 40,000 bytes: ten pieces of 4 KiB
         stream.write("tok ")
     stream.close()

@@ -21,6 +21,7 @@ from opentelemetry.sdk.metrics.export import (
     HistogramDataPoint,
     Metric,
     MetricExporter,
+    MetricExportResult,
     MetricsData,
     ResourceMetrics,
     ScopeMetrics,
@@ -149,7 +150,7 @@ class MetricTables:
             return True
         with self._export_lock:
             try:
-                return self.exporter.export(data).name == "SUCCESS"
+                return self.exporter.export(data) is MetricExportResult.SUCCESS
             except Exception:  # never let the export thread die
                 log.exception("exporting metrics failed")
                 return False

@@ -62,23 +62,14 @@ def _field(tag: bytes, payload: bytes) -> bytes:
 
 def _any_value(value: Any) -> bytes:
     """The payload of an ``AnyValue`` message."""
-    kind = type(value)
-    if kind is str:
-        return _field(b"\x0a", value.encode("utf-8"))
-    if kind is bool:
-        return b"\x10\x01" if value else b"\x10\x00"
-    if kind is int:
-        return b"\x18" + _varint(value & 0xFFFFFFFFFFFFFFFF)  # int64: two's complement
-    if kind is float:
-        return b"\x21" + _DOUBLE(value)
     if value is None:
         return b""
-    if isinstance(value, bool):
+    if isinstance(value, bool):  # before int: bool is an int
         return b"\x10\x01" if value else b"\x10\x00"
     if isinstance(value, str):
         return _field(b"\x0a", value.encode("utf-8"))
     if isinstance(value, int):
-        return b"\x18" + _varint(value & 0xFFFFFFFFFFFFFFFF)
+        return b"\x18" + _varint(value & 0xFFFFFFFFFFFFFFFF)  # int64: two's complement
     if isinstance(value, float):
         return b"\x21" + _DOUBLE(value)
     if isinstance(value, bytes):
@@ -117,17 +108,17 @@ class SpanEncoder:
         pairs = self._pairs
         for key, value in attributes.items():
             kind = type(value)
-            if kind is float or kind is tuple or kind is list:
-                cached = None  # latencies and costs never repeat; sequences are not hashable
-            else:
-                cached = pairs.get((tag, key, kind, value))
+            # Strings, ints and bools repeat from span to span (model, upstream, status...);
+            # latencies and costs never do, and sequences are not hashable.
+            cacheable = kind is str or kind is int or kind is bool
+            cached = pairs.get((tag, key, kind, value)) if cacheable else None
             if cached is None:
                 try:
                     cached = _field(tag, _key_value(key, value))
                 except (TypeError, ValueError) as exc:
                     log.warning("attribute %s not exported: %s", key, exc)
                     continue
-                if kind is str or kind is int or kind is bool:
+                if cacheable:
                     if len(pairs) >= _CACHE_LIMIT:
                         pairs.clear()  # bounded: values come from requests
                     pairs[(tag, key, kind, value)] = cached

@@ -47,16 +47,15 @@ _STATUS_LINES = {status.value: _status_line(status.value) for status in http.HTT
 
 
 class Request:
-    """A complete client request: method, path (no query), lower-cased headers, body."""
+    """A complete client request: method, path (query string dropped), lower-cased headers, body."""
 
-    __slots__ = ("body", "headers", "method", "path", "query")
+    __slots__ = ("body", "headers", "method", "path")
 
     def __init__(
-        self, method: str, path: str, query: str, headers: list[tuple[bytes, bytes]], body: bytes
+        self, method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes
     ) -> None:
         self.method = method
         self.path = path
-        self.query = query
         self.headers = headers
         self.body = body
 
@@ -297,7 +296,7 @@ class _HttpConnection(asyncio.Protocol):
                 self._refuse(413, message)
             return
         if expect_continue and self.transport is not None:
-            if self.exchange is None and not self.pending:
+            if self._quiet:
                 self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             else:  # now it would land inside an earlier answer still being sent
                 self._continue_due = True
@@ -325,25 +324,22 @@ class _HttpConnection(asyncio.Protocol):
         if self.closed:  # refused and closed while the rest of this data was being parsed
             return
         if self._refused:
-            if self.exchange is None and not self.pending and not self.closed:
+            if self._quiet:
                 if self.parser.should_keep_alive():
                     self._arm_idle()
                 else:
                     self._close()
             return
-        url = self._url
-        path, _, query = url.partition(b"?")
         body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
         request = Request(
             self.parser.get_method().decode("latin-1"),
-            path.decode("latin-1"),
-            query.decode("latin-1"),
+            self._url.partition(b"?")[0].decode("latin-1"),
             self._headers,
             body,
         )
         keep_alive = self.parser.should_keep_alive()
         http10 = self.parser.get_http_version() == "1.0"
-        if self.exchange is None and not self.pending:
+        if self._quiet:
             self._dispatch(request, keep_alive, http10)
         else:
             self.pending.append((request, keep_alive, http10))
@@ -351,6 +347,11 @@ class _HttpConnection(asyncio.Protocol):
                 self.transport.pause_reading()
 
     # -- running requests -------------------------------------------------------------------
+    @property
+    def _quiet(self) -> bool:
+        """No answer is being sent or waiting: bytes written now start a new response."""
+        return self.exchange is None and not self.pending
+
     def _dispatch(self, request: Request, keep_alive: bool, http10: bool) -> None:
         self.keep_alive = keep_alive
         self.http10 = http10
@@ -397,7 +398,7 @@ class _HttpConnection(asyncio.Protocol):
     def _refuse(self, status: int, message: str) -> None:
         """Answer now (body still arriving is read and dropped); the connection stays usable."""
         self._refused = True
-        if self.exchange is None and not self.pending:
+        if self._quiet:
             self.keep_alive = self.parser.should_keep_alive()
             Exchange(self).send_error(status, message)
         else:  # an earlier request is still being answered: answering now would reorder
@@ -406,7 +407,7 @@ class _HttpConnection(asyncio.Protocol):
     def _refuse_and_close(self, status: int, message: str) -> None:
         if self.closed:
             return
-        if self.exchange is None and not self.pending:
+        if self._quiet:
             self.keep_alive = False
             Exchange(self).send_error(status, message)
             self._close()
@@ -415,7 +416,7 @@ class _HttpConnection(asyncio.Protocol):
 
     def _read_timed_out(self) -> None:
         self.reading = None
-        if self.exchange is None and not self.pending:
+        if self._quiet:
             self._refuse_and_close(408, "The request was not received in time")
         else:
             self._abort()  # an earlier response is still going: a 408 now would reorder
@@ -438,7 +439,7 @@ class _HttpConnection(asyncio.Protocol):
             self.transport.abort()
 
     def shutdown_if_idle(self) -> None:
-        if self.exchange is None and not self.pending:
+        if self._quiet:
             self._close()
 
 
