@@ -8,11 +8,12 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen --no-sync
 say = @printf '\033[1;34m==> %s\033[0m\n' "$(1)"
 
-.PHONY: help bootstrap demo test lint typecheck imports probe-compat unit e2e wheels ui images clean bench-store bench-gateway
+.PHONY: help bootstrap demo test lint typecheck imports probe-compat unit fuzz e2e wheels ui images clean bench-store bench-gateway
 
 help:
 	@echo "make demo   - run the whole stack locally (store, gateway, simulator, sample app) and open the UI"
 	@echo "make test   - lint, type-check, layer contracts and every test (unit, integration, e2e, browser)"
+	@echo "make fuzz   - the fuzzers alone, with a much larger budget (FUZZ_SCALE=50)"
 	@echo "make wheels - build every component's wheel into dist/"
 	@echo "make images - build the container images (needs a Docker engine; see README)"
 
@@ -50,6 +51,12 @@ probe-compat:
 unit:
 	$(call say,pytest (unit, integration, e2e, browser))
 	@$(RUN) pytest $(PYTEST_ARGS)
+
+# The fuzzers alone, LLMOBS_FUZZ_SCALE (default 50) times the examples `make test` gives them.
+FUZZ_SCALE ?= 50
+fuzz: bootstrap
+	$(call say,fuzzers (hypothesis, $(FUZZ_SCALE)x the make test budget))
+	@LLMOBS_FUZZ_SCALE=$(FUZZ_SCALE) $(RUN) pytest -m fuzz --timeout=0 $(PYTEST_ARGS)
 
 e2e: bootstrap
 	$(call say,e2e on a local Kubernetes control plane (poke one by hand: python -m e2e.cluster up))
