@@ -27,6 +27,7 @@ from typing import cast
 
 import httptools
 
+from llmobs_gateway import _framing
 from llmobs_gateway._responses import JSON_TYPE, error_body
 
 log = logging.getLogger("llmobs_gateway.server")
@@ -188,6 +189,9 @@ class _HttpConnection(asyncio.Protocol):
         self._body: list[bytes] = []
         self._size = 0
         self._refused = False
+        self._h2c = False  # the request being parsed asked for h2c: answer it as HTTP/1.1
+        self._replay: tuple[bytes, bytes, str, list[tuple[bytes, bytes]]] = (b"", b"", "", [])
+        self._last = False  # a request without keep-alive came: what follows it is dropped
 
     # -- asyncio.Protocol -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -200,6 +204,12 @@ class _HttpConnection(asyncio.Protocol):
         self._arm_idle()
 
     def data_received(self, data: bytes) -> None:
+        rest: bytes | None = data
+        while rest is not None and not self._last:  # after a request ending the connection
+            rest = self._feed(rest)  # bytes there are never requests: they are dropped
+
+    def _feed(self, data: bytes) -> bytes | None:
+        """Parse ``data``; returns the bytes to parse next when an h2c upgrade was ignored."""
         try:
             completed = self._completed
             self.parser.feed_data(data)
@@ -211,15 +221,28 @@ class _HttpConnection(asyncio.Protocol):
                 self._head_seen += len(data)
                 if self._head_seen > self.server.max_header_bytes:
                     self._refuse_and_close(431, "Request headers are too large")
-        except httptools.HttpParserUpgrade:
-            self._refuse_and_close(400, "Protocol upgrades are not supported")
+        except httptools.HttpParserUpgrade as exc:
+            if self._h2c:  # parse on as HTTP/1.1, from the request's head without the upgrade
+                self._h2c = False
+                if self.reading is not None:
+                    self.reading.cancel()
+                self.parser = httptools.HttpRequestParser(self)
+                return _framing.replayed_head(*self._replay) + data[exc.args[0] :]
+            else:  # on_headers_complete refused it (CONNECT, WebSocket) before this
+                self._refuse_and_close(400, "Protocol upgrades are not supported")
         except httptools.HttpParserError as exc:
             # httptools re-raises what a callback raised as HttpParserCallbackError, with the
             # callback's exception as its context.
-            if isinstance(exc.__context__, _HeadersTooLarge):
+            context = exc.__context__
+            if self._last:
+                pass  # "data after Connection: close": the request before it is answered
+            elif isinstance(context, _HeadersTooLarge):
                 self._refuse_and_close(431, "Request headers are too large")
+            elif isinstance(context, _Refused):
+                self._refuse_and_close(context.status, context.message)
             else:
                 self._refuse_and_close(400, f"Malformed HTTP request: {exc}")
+        return None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -267,13 +290,26 @@ class _HttpConnection(asyncio.Protocol):
             raise _HeadersTooLarge
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._header_bytes += len(name) + len(value)
+        # Count the line as sent (": " and CRLF too): 20k empty headers are 80 kB of head.
+        self._header_bytes += len(name) + len(value) + 4
         if self._header_bytes > self.server.max_header_bytes:
             raise _HeadersTooLarge
-        self._headers.append((name.lower(), value))
+        # Trailing whitespace is not part of a field value (RFC 9110 5.5); llhttp keeps it.
+        self._headers.append((name.lower(), value.rstrip(b" \t")))
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        method = self.parser.get_method()
+        version = self.parser.get_http_version()
+        problem = _framing.request_problem(method, version, self._headers)
+        if problem is not None:
+            raise _Refused(*problem)
+        if self.parser.should_upgrade():  # llhttp would stop reading HTTP/1.1 after this head
+            if not _framing.is_h2c_upgrade(self._headers):
+                raise _Refused(400, "Protocol upgrades (WebSocket) are not supported")
+            self._h2c = True
+            self._replay = (method, self._url, version, self._headers)
+            return
         limit = self.server.max_body_bytes
         length = 0
         expect_continue = False
@@ -314,6 +350,8 @@ class _HttpConnection(asyncio.Protocol):
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        if self._h2c:
+            return  # parsed again, body included, once llhttp reports the upgrade
         self._in_head = True
         self._head_seen = 0
         self._completed += 1
@@ -339,6 +377,7 @@ class _HttpConnection(asyncio.Protocol):
         )
         keep_alive = self.parser.should_keep_alive()
         http10 = self.parser.get_http_version() == "1.0"
+        self._last = not keep_alive
         if self._quiet:
             self._dispatch(request, keep_alive, http10)
         else:
@@ -445,6 +484,15 @@ class _HttpConnection(asyncio.Protocol):
 
 class _HeadersTooLarge(Exception):
     pass
+
+
+class _Refused(Exception):
+    """A head httptools accepted that RFC 9112 (or the gateway) refuses: answer, then close."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
 
 class HttpServer:
