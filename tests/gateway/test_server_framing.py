@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from llmobs_gateway._server import Exchange, Request
+
 from .test_server import (
     Recorder,
     connect,
@@ -114,10 +116,20 @@ def test_a_request_ending_the_connection_is_answered_and_pipelined_bytes_after_i
             501,
             "is not supported",
         ),
+        (b"GET /HTTP/1.1\r\nhost: t\r\n\r\n", 400, "must end with HTTP/1.1"),
+        (b"GET /x HTTP/2.0\r\nhost: t\r\n\r\n", 505, "HTTP/2.0 is not supported"),
     ],
-    ids=["no-host", "two-hosts", "two-hosts-http-1.0", "gzip-chunked", "gzip-then-chunked"],
+    ids=[
+        "no-host",
+        "two-hosts",
+        "two-hosts-http-1.0",
+        "gzip-chunked",
+        "gzip-then-chunked",
+        "no-version",
+        "http-2.0",
+    ],
 )
-def test_rfc_9112_host_and_transfer_coding_rules_are_enforced(
+def test_rfc_9112_version_host_and_transfer_coding_rules_are_enforced(
     head: bytes, status: int, words: str
 ) -> None:
     async def body() -> None:
@@ -155,5 +167,24 @@ def test_twenty_thousand_tiny_headers_in_one_read_count_against_the_header_limit
                 writer.write(b"GET /some HTTP/1.1\r\nhost: t\r\n" + b"a:\r\n" * 1_000 + b"\r\n")
                 assert echoed(await read_response(reader))["path"] == "/some"
         assert handler.paths == ["/some"]
+
+    run(body)
+
+
+def test_trailer_fields_do_not_add_to_or_override_the_request_headers() -> None:
+    async def body() -> None:
+        seen: list[list[tuple[bytes, bytes]]] = []
+
+        async def handler(request: Request, exchange: Exchange) -> None:
+            seen.append(request.headers)
+            exchange.send_whole(200, b"{}")
+
+        async with serving(handler) as server, connect(server) as (reader, writer):
+            writer.write(
+                b"POST /t HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n"
+                b"2\r\n{}\r\n0\r\nhost: evil\r\nx-llmobs-tenant: other\r\n\r\n"
+            )
+            assert (await read_response(reader)).status == 200
+        assert seen == [[(b"host", b"t"), (b"transfer-encoding", b"chunked")]]
 
     run(body)

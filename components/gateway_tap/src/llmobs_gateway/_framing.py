@@ -42,6 +42,10 @@ def request_problem(method: bytes, http_version: str, headers: Headers) -> tuple
     Runs once httptools has accepted the head, so the head is well-formed HTTP; this checks the
     RFC 9112 rules httptools does not.
     """
+    if http_version == "0.9":  # llhttp's name for a request line with no version at all
+        return 400, "The request line must end with HTTP/1.1 or HTTP/1.0"
+    if http_version not in ("1.1", "1.0"):  # llhttp takes "HTTP/2.0" as any other version
+        return 505, f"HTTP/{http_version} is not supported over HTTP/1.1 framing"
     if method == b"CONNECT":
         return 405, "CONNECT is not supported: the gateway is not a tunnelling proxy"
     hosts = sum(1 for key, _ in headers if key == b"host")

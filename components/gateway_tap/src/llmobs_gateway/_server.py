@@ -276,6 +276,7 @@ class _HttpConnection(asyncio.Protocol):
         # A request must arrive whole within the read timeout (a client trickling a head or a
         # body would otherwise hold the connection and its buffers for ever).
         self.reading = self.loop.call_later(self.server.read_timeout_s, self._read_timed_out)
+        self._in_head = True  # (already, except when an ignored h2c upgrade is parsed again)
         self._url = b""
         self._headers = []
         self._header_bytes = 0
@@ -294,8 +295,9 @@ class _HttpConnection(asyncio.Protocol):
         self._header_bytes += len(name) + len(value) + 4
         if self._header_bytes > self.server.max_header_bytes:
             raise _HeadersTooLarge
-        # Trailing whitespace is not part of a field value (RFC 9110 5.5); llhttp keeps it.
-        self._headers.append((name.lower(), value.rstrip(b" \t")))
+        if self._in_head:  # not a trailer: those must not add to or override the headers
+            # Trailing whitespace is not part of a field value (RFC 9110 5.5); llhttp keeps it.
+            self._headers.append((name.lower(), value.rstrip(b" \t")))
 
     def on_headers_complete(self) -> None:
         self._in_head = False
