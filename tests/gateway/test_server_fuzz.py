@@ -1,0 +1,176 @@
+"""Differential fuzzing of the gateway's HTTP/1.1 server against h11.
+
+Each byte stream (hypothesis-generated pipelined requests, mutated; and the seed corpus of
+smuggling and framing cases in ``corpus/http1/*.bin``, always replayed) goes over a real socket
+to a real :class:`HttpServer`, whose handler stands where the upstream would be and records
+every request that reached it. h11 reads the same stream. They must agree on the requests
+(how many; each one's method, path, headers and body), or the gateway must be the stricter:
+it stops early with a 4xx (or 501), or closes. It never serves a request h11 does not see,
+never a different one, and never answers 500.
+
+A real socket and not the protocol object: it costs about a millisecond an example, and it
+covers what a transport adds (reads split by TCP, back-pressure, close versus abort).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvloop
+from hypothesis import example, given, settings
+
+from llmobs_gateway._server import Exchange, HttpServer, Request
+
+from . import _h1_reference as reference
+from ._h1_strategies import request_streams
+
+CORPUS = sorted((Path(__file__).parent / "corpus" / "http1").glob("*.bin"))
+REFUSALS = {400, 405, 408, 413, 431, 501, 505}
+
+
+class RecordingServer:
+    """An :class:`HttpServer` on its own uvloop thread; ``seen`` is what reached the handler."""
+
+    def __init__(self) -> None:
+        self.seen: list[reference.Message] = []
+        self.port = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=lambda: uvloop.run(self._main()), daemon=True)
+
+    async def _handle(self, request: Request, exchange: Exchange) -> None:
+        start = (request.method.encode("latin-1"), request.path.encode("latin-1"))
+        self.seen.append(reference.Message(start, tuple(request.headers), request.body))
+        exchange.send_whole(200, b"{}")
+
+    async def _main(self) -> None:
+        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        server = HttpServer(self._handle, max_body_bytes=1 << 20, read_timeout_s=10)
+        await server.start("127.0.0.1", 0)
+        self.port = server.port
+        self._ready.set()
+        await self._stop.wait()
+        await server.shutdown(0.5)
+
+    def __enter__(self) -> RecordingServer:
+        self._thread.start()
+        assert self._ready.wait(10)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        assert self._loop is not None
+        assert self._stop is not None
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[RecordingServer]:
+    with RecordingServer() as running:
+        yield running
+
+
+def _statuses(buffer: bytes) -> tuple[list[int], bytes]:
+    """Final statuses of the complete responses at the start of ``buffer``, and the rest."""
+    found: list[int] = []
+    while (end := buffer.find(b"\r\n\r\n")) >= 0:
+        lines = buffer[:end].split(b"\r\n")
+        status = int(lines[0].split()[1])
+        length = 0
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            if name.lower() == b"content-length":
+                length = int(value)
+        if len(buffer) < end + 4 + length:
+            break
+        buffer = buffer[end + 4 + length :]
+        if status >= 200:  # 100 Continue is not an answer
+            found.append(status)
+    return found, buffer
+
+
+def talk(port: int, data: bytes, expected: int) -> tuple[list[int], bool]:
+    """Send ``data``; the statuses answered, and whether the server closed the connection.
+
+    Reads until the server closes, or, once ``expected`` answers came, until it stays quiet
+    for 50 ms (long enough for one more answer, if it saw more requests than h11).
+    """
+    statuses: list[int] = []
+    buffer = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(data)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            enough = len(statuses) >= expected and not (statuses and statuses[-1] >= 400)
+            sock.settimeout(0.05 if enough else max(deadline - time.monotonic(), 0.01))
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                if enough:
+                    return statuses, False
+                continue
+            except ConnectionError:
+                return statuses, True
+            if not chunk:
+                return statuses, True
+            found, buffer = _statuses(buffer + chunk)
+            statuses.extend(found)
+    raise AssertionError(f"no end after {statuses}")
+
+
+def comparable(message: reference.Message) -> reference.Message:
+    """h11's request as the handler gets it: the path without the query, a declined h2c
+    upgrade's ``Upgrade`` field dropped (it is hop-by-hop), transfer codings lower-cased (h11
+    lower-cases them; they are case-insensitive)."""
+    method, target = message.start
+    headers = message.headers
+    if (b"upgrade", b"h2c") in headers:
+        headers = tuple(h for h in headers if h[0] != b"upgrade")
+    headers = tuple((n, v.lower() if n == b"transfer-encoding" else v) for n, v in headers)
+    return reference.Message((method, target.partition(b"?")[0]), headers, message.body)
+
+
+def check(server: RecordingServer, data: bytes) -> None:
+    expected, ending = reference.requests(data)
+    server.seen.clear()
+    statuses, closed = talk(server.port, data, len(expected))
+    time.sleep(0.002)  # a request dispatched just before the close may still be recording
+    seen = [comparable(m) for m in server.seen]
+    assert all(s < 500 or s in REFUSALS for s in statuses), f"5xx: {statuses}"
+    # What reached the handler is what h11 read, request for request, in order.
+    wanted = [comparable(m) for m in expected]
+    assert seen == wanted[: len(seen)], f"h11 read {wanted}, the handler got {seen}"
+    assert statuses[: len(seen)] == [200] * min(len(seen), len(statuses))
+    if len(seen) < len(wanted):  # the gateway stopped early: only by refusing, or closing
+        refused = statuses[len(seen) :]
+        assert closed or (refused and refused[0] in REFUSALS), (statuses, closed, ending)
+    if len(statuses) > len(seen):
+        assert statuses[len(seen)] in REFUSALS
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=[p.stem for p in CORPUS])
+def test_the_seed_corpus_agrees_with_h11_or_is_stricter(
+    server: RecordingServer, path: Path
+) -> None:
+    check(server, path.read_bytes())
+
+
+def test_the_seed_corpus_is_there() -> None:
+    assert len(CORPUS) >= 25
+
+
+@pytest.mark.fuzz
+@settings(settings.get_profile("fuzz"))
+@given(data=request_streams())
+@example(data=b"GET / HTTP/1.1\r\nhost: t\r\n\r\n")
+def test_fuzzed_request_streams_agree_with_h11_or_are_refused(
+    server: RecordingServer, data: bytes
+) -> None:
+    check(server, data)
