@@ -74,3 +74,23 @@ def test_through_the_gateway_the_glued_response_never_reaches_the_client() -> No
         assert server.connections == 2  # the desynchronised connection went back to no pool
 
     run(main())
+
+
+def test_a_trailer_does_not_pose_as_a_response_header() -> None:
+    async def main() -> None:
+        reply = (
+            b"HTTP/1.1 200 OK\r\nx-request-id: real  \r\ntransfer-encoding: chunked\r\n\r\n"
+            b"2\r\n{}\r\n0\r\nx-request-id: EVIL\r\n\r\n"
+        )
+        async with serving(RawServer([reply])) as url:
+            pool = UpstreamPool(url, max_connections=4, connect_timeout_s=1)
+            response = await pool.request(b"POST", "/x", [], b"{}")
+            assert await response.read() == b"{}"
+            assert response.headers == [
+                (b"x-request-id", b"real"),
+                (b"transfer-encoding", b"chunked"),
+            ]
+            response.close()
+            await pool.aclose()
+
+    run(main())

@@ -249,7 +249,8 @@ class _Connection(asyncio.Protocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         assert self.response is not None
-        self.response.headers.append((name.lower(), value))
+        if self.response.status == 0:  # not a trailer: one must not pose as a header
+            self.response.headers.append((name.lower(), value.rstrip(b" \t")))
 
     def on_headers_complete(self) -> None:
         assert self.parser is not None
