@@ -188,3 +188,27 @@ def test_trailer_fields_do_not_add_to_or_override_the_request_headers() -> None:
         assert seen == [[(b"host", b"t"), (b"transfer-encoding", b"chunked")]]
 
     run(body)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [b"garbage\r\n\r\n", b"GET /x HTTP/1.1\r\nhost: a\r\nhost: b\r\n\r\n"],
+    ids=["malformed", "two-hosts"],
+)
+def test_a_bad_request_pipelined_behind_good_ones_is_refused_after_their_answers(
+    bad: bytes,
+) -> None:
+    async def body() -> None:
+        handler = Recorder()
+        async with serving(handler) as server, connect(server) as (reader, writer):
+            writer.write(request("/slow", b"paid for") + request("/two") + bad + request("/no"))
+            first, second = await read_response(reader), await read_response(reader)
+            assert echoed(first)["path"] == "/slow"  # answered, not cut with the connection
+            assert echoed(second)["path"] == "/two"
+            refusal = await read_response(reader)
+            assert refusal.status == 400
+            assert refusal.headers["connection"] == "close"
+            assert await read_to_end(reader) == b""
+        assert handler.paths == ["/slow", "/two"]
+
+    run(body)

@@ -361,7 +361,7 @@ class _HttpConnection(asyncio.Protocol):
         if self.reading is not None:
             self.reading.cancel()
             self.reading = None
-        if self.closed:  # refused and closed while the rest of this data was being parsed
+        if self.closed or self._last:  # refused while the rest of this data was being parsed
             return
         if self._refused:
             if self._quiet:
@@ -394,6 +394,11 @@ class _HttpConnection(asyncio.Protocol):
         return self.exchange is None and not self.pending
 
     def _dispatch(self, request: Request, keep_alive: bool, http10: bool) -> None:
+        if isinstance(request, _Refusal):  # its turn came: the answers before it are sent
+            self.keep_alive = False
+            Exchange(self).send_error(request.status, request.message)
+            self._close()
+            return
         self.keep_alive = keep_alive
         self.http10 = http10
         exchange = self.exchange = Exchange(self)
@@ -452,8 +457,11 @@ class _HttpConnection(asyncio.Protocol):
             self.keep_alive = False
             Exchange(self).send_error(status, message)
             self._close()
-        else:
-            self._abort()
+        elif not self._last:
+            # Earlier requests are being answered (their upstream calls paid for): answer this
+            # after them, in order, then close; nothing after it is read.
+            self._last = True
+            self.pending.append((_Refusal(status, message), False, False))
 
     def _read_timed_out(self) -> None:
         self.reading = None
@@ -482,6 +490,17 @@ class _HttpConnection(asyncio.Protocol):
     def shutdown_if_idle(self) -> None:
         if self._quiet:
             self._close()
+
+
+class _Refusal(Request):
+    """A refusal queued behind the requests before it, answered in its turn."""
+
+    __slots__ = ("message", "status")
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__("", "", [], b"")
+        self.status = status
+        self.message = message
 
 
 class _HeadersTooLarge(Exception):
