@@ -29,6 +29,7 @@ from llmobs_gateway._server import Exchange, HttpServer, Request
 
 from . import _h1_reference as reference
 from ._h1_strategies import request_streams
+from .conftest import one_upstream, run_gateway
 
 CORPUS = sorted((Path(__file__).parent / "corpus" / "http1").glob("*.bin"))
 REFUSALS = {400, 405, 408, 413, 431, 501, 505}
@@ -96,11 +97,12 @@ def _statuses(buffer: bytes) -> tuple[list[int], bytes]:
     return found, buffer
 
 
-def talk(port: int, data: bytes, expected: int) -> tuple[list[int], bool]:
+def talk(port: int, data: bytes, expected: int, app: bool = False) -> tuple[list[int], bool]:
     """Send ``data``; the statuses answered, and whether the server closed the connection.
 
     Reads until the server closes, or, once ``expected`` answers came, until it stays quiet
-    for 50 ms (long enough for one more answer, if it saw more requests than h11).
+    for 50 ms (long enough for one more answer, if it saw more requests than h11). With
+    ``app``, a 4xx is the app's answer (404, invalid JSON), not a refusal that ends the talk.
     """
     statuses: list[int] = []
     buffer = b""
@@ -108,7 +110,8 @@ def talk(port: int, data: bytes, expected: int) -> tuple[list[int], bool]:
         sock.sendall(data)
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
-            enough = len(statuses) >= expected and not (statuses and statuses[-1] >= 400)
+            refused = not app and statuses and statuses[-1] >= 400
+            enough = len(statuses) >= expected and not refused
             sock.settimeout(0.05 if enough else max(deadline - time.monotonic(), 0.01))
             try:
                 chunk = sock.recv(65536)
@@ -213,3 +216,77 @@ def test_fuzzed_request_streams_agree_with_h11_or_are_refused(
     server: RecordingServer, data: bytes
 ) -> None:
     event(f"requests served: {check(server, data)}")  # shown by --hypothesis-show-statistics
+
+
+class RecordingUpstream:
+    """A real upstream on its own thread: answers every request with a chat completion and
+    records each request's target and body, that is, what reached it."""
+
+    ANSWER = b'{"id":"c","object":"chat.completion","choices":[],"model":"sim-model"}'
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[bytes, bytes]] = []
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            buffer = b""
+            while True:
+                while b"\r\n\r\n" not in buffer:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    buffer += chunk
+                head, _, buffer = buffer.partition(b"\r\n\r\n")
+                length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+                while len(buffer) < length:
+                    buffer += conn.recv(65536)
+                self.seen.append((head.split(b" ")[1], buffer[:length]))
+                buffer = buffer[length:]
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                    b"content-length: %d\r\n\r\n%s" % (len(self.ANSWER), self.ANSWER)
+                )
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+@pytest.fixture(scope="module")
+def gateway() -> Iterator[tuple[int, RecordingUpstream]]:
+    upstream = RecordingUpstream()
+    try:
+        with run_gateway(one_upstream(upstream.url)) as running:
+            yield int(running.url.rsplit(":", 1)[1]), upstream
+    finally:
+        upstream.close()
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=[p.stem for p in CORPUS])
+def test_through_the_gateway_only_what_h11_reads_reaches_the_upstream(
+    gateway: tuple[int, RecordingUpstream], path: Path
+) -> None:
+    port, upstream = gateway
+    data = path.read_bytes()
+    expected, _ = reference.requests(data)
+    chats = [m.body for m in expected if m.start == (b"POST", b"/v1/chat/completions")]
+    upstream.seen.clear()
+    statuses, _ = talk(port, data, len(expected), app=True)
+    time.sleep(0.01)  # a proxied call still in flight when the gateway answered a refusal
+    assert all(status < 500 or status in REFUSALS for status in statuses), statuses
+    reached = [body for _, body in upstream.seen]
+    assert len(reached) <= len(chats), f"h11 read {chats}; the upstream got {reached}"
+    assert all(body in chats for body in reached), f"smuggled: {reached} not in {chats}"
+    if path.stem == "chat-pipelined-two":  # the replay does reach the upstream at all
+        assert len(reached) == 2
