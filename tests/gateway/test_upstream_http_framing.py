@@ -94,3 +94,15 @@ def test_a_trailer_does_not_pose_as_a_response_header() -> None:
             await pool.aclose()
 
     run(main())
+
+
+def test_a_control_byte_in_the_reason_phrase_is_a_broken_upstream() -> None:
+    async def main() -> None:
+        reply = b"HTTP/1.1 100 \x00Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"
+        async with serving(RawServer([reply])) as url:
+            pool = UpstreamPool(url, max_connections=4, connect_timeout_s=1)
+            with pytest.raises(UpstreamBrokenError, match="invalid reason phrase"):
+                await pool.request(b"POST", "/x", [], b"{}")
+            await pool.aclose()
+
+    run(main())

@@ -75,6 +75,7 @@ READ = {
     "early-hints",
     "no-content-204-with-body",
     "trailing-whitespace",
+    "reason-tab-and-obs-text",
 }
 
 

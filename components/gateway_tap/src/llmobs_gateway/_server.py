@@ -8,10 +8,12 @@ transport in one call, so the proxy can relay a streamed chunk straight from the
 connection's data callback to the client.
 
 Served: keep-alive, pipelined requests (answered in order), ``Content-Length`` or chunked request
-bodies, ``Expect: 100-continue``, HTTP/1.0 clients. Refused with a clear status: malformed HTTP or
-an upgrade (400, then close), headers over the limit (431), a body over the limit (413; the rest
-of the body is read and dropped so the client sees the answer, or, if the client awaits
-``100 Continue``, the connection closes). A client that goes away cancels
+bodies, ``Expect: 100-continue``, HTTP/1.0 clients, ``Upgrade: h2c`` (answered as HTTP/1.1).
+Refused with a clear status, then close (see ``_framing``): malformed HTTP, a WebSocket upgrade,
+a missing or repeated ``Host`` (400), CONNECT (405), a transfer coding other than chunked (501),
+headers over the limit (431); a refusal behind pipelined requests is answered in its turn. A body
+over the limit is a 413 (the rest of the body is read and dropped so the client sees the answer,
+or, if the client awaits ``100 Continue``, the connection closes). A client that goes away cancels
 its request's task, with ``Exchange.disconnected`` set so the handler can tell.
 """
 

@@ -24,6 +24,7 @@ from llmobs_gateway._framing import unsupported_coding
 
 _MAX_BUFFER = 1 << 20  # pause reading from the upstream past 1 MiB not yet taken by the client
 _BUFFER, _CLIENT = "buffer", "client"  # why reading from an upstream is paused
+_REASON_BYTES = bytes([9, *range(0x20, 0x7F), *range(0x80, 0x100)])  # HTAB SP VCHAR obs-text
 Headers = Sequence[tuple[bytes, bytes]]
 
 
@@ -246,6 +247,11 @@ class _Connection(asyncio.Protocol):
             # no longer says which response answers which request. Stop before its first byte
             # reaches the client; _fail then closes the connection instead of pooling it.
             raise _Desync("upstream sent more than one response to one request")
+
+    def on_status(self, reason: bytes) -> None:
+        # llhttp takes any byte in the reason phrase; RFC 9112 4 allows no control but HTAB.
+        if reason.translate(None, _REASON_BYTES):
+            raise _Desync(f"invalid reason phrase {reason!r}")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         assert self.response is not None
