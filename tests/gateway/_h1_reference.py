@@ -6,6 +6,7 @@ with this: how many messages a stream holds and each one's start line, headers a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -31,16 +32,19 @@ def requests(data: bytes, max_head: int = 64 * 1024) -> tuple[list[Message], End
     """Every complete request h11 reads in ``data`` as a server answering each, then why it
     stopped: the rest is an unfinished request, a protocol error, or the connection must close.
 
-    Two departures from h11, both RFC 9112 and both what the gateway does: empty lines before
-    a request line are skipped (section 2.2: a server SHOULD; llhttp skips lone CRs and LFs
-    there too, which frames nothing differently), and an HTTP/1.0 connection is
-    kept alive when the request asks (``Connection: keep-alive``, appendix C.2.2). So each
+    Three departures from h11, all RFC 9112 and all what the gateway does: runs of spaces in
+    a request line part its words as one space does (section 3 lets a recipient); empty lines
+    before a request line are skipped (section 2.2: a server SHOULD; llhttp skips lone CRs and
+    LFs there too, which frames nothing differently); an HTTP/1.0 connection is kept alive
+    when the request asks (``Connection: keep-alive``, appendix C.2.2). So each
     request is read by a fresh h11 connection from what the one before left.
     """
     found: list[Message] = []
     rest = data
     while True:
         rest = rest.lstrip(b"\r\n")  # llhttp skips stray CR and LF too: harmless, no bytes
+        line, crlf, after = rest.partition(b"\r\n")
+        rest = re.sub(b" +", b" ", line) + crlf + after
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=max_head)
         conn.receive_data(rest)
         message, ending = _one_request(conn)

@@ -15,15 +15,17 @@ covers what a transport adds (reads split by TCP, back-pressure, close versus ab
 from __future__ import annotations
 
 import asyncio
+import itertools
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 import uvloop
 from hypothesis import event, example, given, settings
+from hypothesis import strategies as st
 
 from llmobs_gateway._server import Exchange, HttpServer, Request
 
@@ -97,17 +99,27 @@ def _statuses(buffer: bytes) -> tuple[list[int], bytes]:
     return found, buffer
 
 
-def talk(port: int, data: bytes, expected: int, app: bool = False) -> tuple[list[int], bool]:
+def talk(
+    port: int, data: bytes, expected: int, app: bool = False, splits: Sequence[int] = ()
+) -> tuple[list[int], bool]:
     """Send ``data``; the statuses answered, and whether the server closed the connection.
 
     Reads until the server closes, or, once ``expected`` answers came, until it stays quiet
     for 50 ms (long enough for one more answer, if it saw more requests than h11). With
     ``app``, a 4xx is the app's answer (404, invalid JSON), not a refusal that ends the talk.
+    ``splits``: offsets where the stream is cut into separate writes (so, separate reads).
     """
     statuses: list[int] = []
     buffer = b""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(data)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        cuts = [0, *sorted({c % (len(data) + 1) for c in splits}), len(data)]
+        try:
+            for start, end in itertools.pairwise(cuts):
+                sock.sendall(data[start:end])
+                time.sleep(0.001)  # one read each, so framing across reads is fuzzed too
+        except ConnectionError:
+            pass  # refused and closed before the rest was sent: read the refusal
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             refused = not app and statuses and statuses[-1] >= 400
@@ -173,11 +185,13 @@ SERVED = {
 }
 
 
-def check(server: RecordingServer, data: bytes, served: int | None = None) -> int:
+def check(
+    server: RecordingServer, data: bytes, served: int | None = None, splits: Sequence[int] = ()
+) -> int:
     """Compare; returns how many requests reached the handler."""
     expected, ending = reference.requests(data)
     server.seen.clear()
-    statuses, closed = talk(server.port, data, len(expected))
+    statuses, closed = talk(server.port, data, len(expected), splits=splits)
     time.sleep(0.002)  # a request dispatched just before the close may still be recording
     seen = [comparable(m) for m in server.seen]
     assert all(s < 500 or s in REFUSALS for s in statuses), f"5xx: {statuses}"
@@ -210,12 +224,13 @@ def test_the_seed_corpus_is_there() -> None:
 
 @pytest.mark.fuzz
 @settings(settings.get_profile("fuzz"))
-@given(data=request_streams())
-@example(data=b"GET / HTTP/1.1\r\nhost: t\r\n\r\n")
+@given(data=request_streams(), splits=st.lists(st.integers(0, 1 << 16), max_size=3))
+@example(data=b"GET / HTTP/1.1\r\nhost: t\r\n\r\n", splits=[])
 def test_fuzzed_request_streams_agree_with_h11_or_are_refused(
-    server: RecordingServer, data: bytes
+    server: RecordingServer, data: bytes, splits: list[int]
 ) -> None:
-    event(f"requests served: {check(server, data)}")  # shown by --hypothesis-show-statistics
+    served = check(server, data, splits=splits)
+    event(f"requests served: {served}")  # shown by --hypothesis-show-statistics
 
 
 class RecordingUpstream:
