@@ -13,8 +13,10 @@ import asyncio
 import httpx
 import pytest
 
+from llmobs_gateway._upstream_http import UpstreamBrokenError, UpstreamPool
+
 from .conftest import one_upstream, run_gateway
-from .test_upstream_http import RawServer, UpstreamBrokenError, UpstreamPool, ok, run, serving
+from .test_upstream_http import RawServer, ok, run, serving
 
 EVIL = b"HTTP/1.1 200 OK\r\nx-request-id: EVIL\r\ncontent-length: 4\r\n\r\nEVIL"
 
