@@ -8,10 +8,12 @@ transport in one call, so the proxy can relay a streamed chunk straight from the
 connection's data callback to the client.
 
 Served: keep-alive, pipelined requests (answered in order), ``Content-Length`` or chunked request
-bodies, ``Expect: 100-continue``, HTTP/1.0 clients. Refused with a clear status: malformed HTTP or
-an upgrade (400, then close), headers over the limit (431), a body over the limit (413; the rest
-of the body is read and dropped so the client sees the answer, or, if the client awaits
-``100 Continue``, the connection closes). A client that goes away cancels
+bodies, ``Expect: 100-continue``, HTTP/1.0 clients, ``Upgrade: h2c`` (answered as HTTP/1.1).
+Refused with a clear status, then close (see ``_framing``): malformed HTTP, a WebSocket upgrade,
+a missing or repeated ``Host`` (400), CONNECT (405), a transfer coding other than chunked (501),
+headers over the limit (431); a refusal behind pipelined requests is answered in its turn. A body
+over the limit is a 413 (the rest of the body is read and dropped so the client sees the answer,
+or, if the client awaits ``100 Continue``, the connection closes). A client that goes away cancels
 its request's task, with ``Exchange.disconnected`` set so the handler can tell.
 """
 
@@ -27,6 +29,7 @@ from typing import cast
 
 import httptools
 
+from llmobs_gateway import _framing
 from llmobs_gateway._responses import JSON_TYPE, error_body
 
 log = logging.getLogger("llmobs_gateway.server")
@@ -188,6 +191,9 @@ class _HttpConnection(asyncio.Protocol):
         self._body: list[bytes] = []
         self._size = 0
         self._refused = False
+        self._h2c = False  # the request being parsed asked for h2c: answer it as HTTP/1.1
+        self._replay: tuple[bytes, bytes, str, list[tuple[bytes, bytes]]] = (b"", b"", "", [])
+        self._last = False  # a request without keep-alive came: what follows it is dropped
 
     # -- asyncio.Protocol -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -200,6 +206,12 @@ class _HttpConnection(asyncio.Protocol):
         self._arm_idle()
 
     def data_received(self, data: bytes) -> None:
+        rest: bytes | None = data
+        while rest is not None and not self._last:  # after a request ending the connection
+            rest = self._feed(rest)  # bytes there are never requests: they are dropped
+
+    def _feed(self, data: bytes) -> bytes | None:
+        """Parse ``data``; returns the bytes to parse next when an h2c upgrade was ignored."""
         try:
             completed = self._completed
             self.parser.feed_data(data)
@@ -211,15 +223,28 @@ class _HttpConnection(asyncio.Protocol):
                 self._head_seen += len(data)
                 if self._head_seen > self.server.max_header_bytes:
                     self._refuse_and_close(431, "Request headers are too large")
-        except httptools.HttpParserUpgrade:
-            self._refuse_and_close(400, "Protocol upgrades are not supported")
+        except httptools.HttpParserUpgrade as exc:
+            if self._h2c:  # parse on as HTTP/1.1, from the request's head without the upgrade
+                self._h2c = False
+                if self.reading is not None:
+                    self.reading.cancel()
+                self.parser = httptools.HttpRequestParser(self)
+                return _framing.replayed_head(*self._replay) + data[exc.args[0] :]
+            else:  # on_headers_complete refused it (CONNECT, WebSocket) before this
+                self._refuse_and_close(400, "Protocol upgrades are not supported")
         except httptools.HttpParserError as exc:
             # httptools re-raises what a callback raised as HttpParserCallbackError, with the
             # callback's exception as its context.
-            if isinstance(exc.__context__, _HeadersTooLarge):
+            context = exc.__context__
+            if self._last:
+                pass  # "data after Connection: close": the request before it is answered
+            elif isinstance(context, _HeadersTooLarge):
                 self._refuse_and_close(431, "Request headers are too large")
+            elif isinstance(context, _Refused):
+                self._refuse_and_close(context.status, context.message)
             else:
                 self._refuse_and_close(400, f"Malformed HTTP request: {exc}")
+        return None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -253,6 +278,7 @@ class _HttpConnection(asyncio.Protocol):
         # A request must arrive whole within the read timeout (a client trickling a head or a
         # body would otherwise hold the connection and its buffers for ever).
         self.reading = self.loop.call_later(self.server.read_timeout_s, self._read_timed_out)
+        self._in_head = True  # (already, except when an ignored h2c upgrade is parsed again)
         self._url = b""
         self._headers = []
         self._header_bytes = 0
@@ -267,13 +293,27 @@ class _HttpConnection(asyncio.Protocol):
             raise _HeadersTooLarge
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._header_bytes += len(name) + len(value)
+        # Count the line as sent (": " and CRLF too): 20k empty headers are 80 kB of head.
+        self._header_bytes += len(name) + len(value) + 4
         if self._header_bytes > self.server.max_header_bytes:
             raise _HeadersTooLarge
-        self._headers.append((name.lower(), value))
+        if self._in_head:  # not a trailer: those must not add to or override the headers
+            # Trailing whitespace is not part of a field value (RFC 9110 5.5); llhttp keeps it.
+            self._headers.append((name.lower(), value.rstrip(b" \t")))
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        method = self.parser.get_method()
+        version = self.parser.get_http_version()
+        problem = _framing.request_problem(method, version, self._headers)
+        if problem is not None:
+            raise _Refused(*problem)
+        if self.parser.should_upgrade():  # llhttp would stop reading HTTP/1.1 after this head
+            if not _framing.is_h2c_upgrade(self._headers):
+                raise _Refused(400, "Protocol upgrades (WebSocket) are not supported")
+            self._h2c = True
+            self._replay = (method, self._url, version, self._headers)
+            return
         limit = self.server.max_body_bytes
         length = 0
         expect_continue = False
@@ -314,6 +354,8 @@ class _HttpConnection(asyncio.Protocol):
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        if self._h2c:
+            return  # parsed again, body included, once llhttp reports the upgrade
         self._in_head = True
         self._head_seen = 0
         self._completed += 1
@@ -321,7 +363,7 @@ class _HttpConnection(asyncio.Protocol):
         if self.reading is not None:
             self.reading.cancel()
             self.reading = None
-        if self.closed:  # refused and closed while the rest of this data was being parsed
+        if self.closed or self._last:  # refused while the rest of this data was being parsed
             return
         if self._refused:
             if self._quiet:
@@ -339,6 +381,7 @@ class _HttpConnection(asyncio.Protocol):
         )
         keep_alive = self.parser.should_keep_alive()
         http10 = self.parser.get_http_version() == "1.0"
+        self._last = not keep_alive
         if self._quiet:
             self._dispatch(request, keep_alive, http10)
         else:
@@ -353,6 +396,11 @@ class _HttpConnection(asyncio.Protocol):
         return self.exchange is None and not self.pending
 
     def _dispatch(self, request: Request, keep_alive: bool, http10: bool) -> None:
+        if isinstance(request, _Refusal):  # its turn came: the answers before it are sent
+            self.keep_alive = False
+            Exchange(self).send_error(request.status, request.message)
+            self._close()
+            return
         self.keep_alive = keep_alive
         self.http10 = http10
         exchange = self.exchange = Exchange(self)
@@ -411,8 +459,11 @@ class _HttpConnection(asyncio.Protocol):
             self.keep_alive = False
             Exchange(self).send_error(status, message)
             self._close()
-        else:
-            self._abort()
+        elif not self._last:
+            # Earlier requests are being answered (their upstream calls paid for): answer this
+            # after them, in order, then close; nothing after it is read.
+            self._last = True
+            self.pending.append((_Refusal(status, message), False, False))
 
     def _read_timed_out(self) -> None:
         self.reading = None
@@ -443,8 +494,28 @@ class _HttpConnection(asyncio.Protocol):
             self._close()
 
 
+class _Refusal(Request):
+    """A refusal queued behind the requests before it, answered in its turn."""
+
+    __slots__ = ("message", "status")
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__("", "", [], b"")
+        self.status = status
+        self.message = message
+
+
 class _HeadersTooLarge(Exception):
     pass
+
+
+class _Refused(Exception):
+    """A head httptools accepted that RFC 9112 (or the gateway) refuses: answer, then close."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
 
 class HttpServer:

@@ -20,8 +20,11 @@ from urllib.parse import urlsplit
 
 import httptools
 
+from llmobs_gateway._framing import unsupported_coding
+
 _MAX_BUFFER = 1 << 20  # pause reading from the upstream past 1 MiB not yet taken by the client
 _BUFFER, _CLIENT = "buffer", "client"  # why reading from an upstream is paused
+_REASON_BYTES = bytes([9, *range(0x20, 0x7F), *range(0x80, 0x100)])  # HTAB SP VCHAR obs-text
 Headers = Sequence[tuple[bytes, bytes]]
 
 
@@ -197,6 +200,7 @@ class _Connection(asyncio.Protocol):
         self.got_bytes = False
         self.idle_since = 0.0
         self.interim = False  # the message being parsed is a 1xx before the final response
+        self.done = False  # the final response ended: any byte after it is a desync
 
     # -- asyncio.Protocol -----------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -213,7 +217,9 @@ class _Connection(asyncio.Protocol):
         except httptools.HttpParserUpgrade:
             self._fail(UpstreamBrokenError("upstream tried to upgrade the connection"))
         except httptools.HttpParserError as exc:
-            self._fail(UpstreamBrokenError(f"invalid HTTP from upstream: {exc}"))
+            # A callback's own refusal comes back as the context of HttpParserCallbackError.
+            reason = exc.__context__ if isinstance(exc.__context__, _Desync) else exc
+            self._fail(UpstreamBrokenError(f"invalid HTTP from upstream: {reason}"))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -235,9 +241,22 @@ class _Connection(asyncio.Protocol):
         pass
 
     # -- httptools callbacks --------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        if self.done:
+            # A second response to one request (in the same read or after it): the connection
+            # no longer says which response answers which request. Stop before its first byte
+            # reaches the client; _fail then closes the connection instead of pooling it.
+            raise _Desync("upstream sent more than one response to one request")
+
+    def on_status(self, reason: bytes) -> None:
+        # llhttp takes any byte in the reason phrase; RFC 9112 4 allows no control but HTAB.
+        if reason.translate(None, _REASON_BYTES):
+            raise _Desync(f"invalid reason phrase {reason!r}")
+
     def on_header(self, name: bytes, value: bytes) -> None:
         assert self.response is not None
-        self.response.headers.append((name.lower(), value))
+        if self.response.status == 0:  # not a trailer: one must not pose as a header
+            self.response.headers.append((name.lower(), value.rstrip(b" \t")))
 
     def on_headers_complete(self) -> None:
         assert self.parser is not None
@@ -247,6 +266,9 @@ class _Connection(asyncio.Protocol):
             self.interim = True
             self.response.headers.clear()
             return
+        coding = unsupported_coding(self.response.headers)
+        if coding is not None:  # its body would be relayed still encoded, or mis-framed
+            raise _Desync(coding)
         self.response.status = status
         self.keep_alive = self.parser.should_keep_alive()
         if self.headers_ready is not None and not self.headers_ready.done():
@@ -261,6 +283,7 @@ class _Connection(asyncio.Protocol):
         if self.interim:
             self.interim = False
             return
+        self.done = True
         self.response._finish()
 
     # -- used by the pool and the response ------------------------------------------------
@@ -270,6 +293,7 @@ class _Connection(asyncio.Protocol):
         self.response = UpstreamResponse(self)
         self.headers_ready = asyncio.get_running_loop().create_future()
         self.got_bytes = False
+        self.done = False
         self.transport.write(request)
         return self.response
 
@@ -308,6 +332,10 @@ class _Connection(asyncio.Protocol):
         else:
             self._abort()
             self.pool._forget(self)
+
+
+class _Desync(Exception):
+    """The upstream's bytes frame no single response we can relay faithfully."""
 
 
 class UpstreamPool:
