@@ -60,10 +60,12 @@ def test_leftovers_after_gzip_or_deflate_are_refused() -> None:
         assert "member 2" in info.value.message or "ends in the middle" in info.value.message
     with pytest.raises(OtlpError) as info:
         decompress(zlib.compress(b"{}") + b"junk", "deflate", 1024)
-    assert info.value.status == 400 and "after the end" in info.value.message
+    assert info.value.status == 400
+    assert "after the end" in info.value.message
     with pytest.raises(OtlpError) as info:
         decompress(gzip.compress(b"x" * 1000)[:-6], "gzip", 4096)
-    assert info.value.status == 400 and "ends in the middle" in info.value.message
+    assert info.value.status == 400
+    assert "ends in the middle" in info.value.message
 
 
 def test_members_together_are_bounded_and_a_bomb_stays_cheap() -> None:
@@ -82,7 +84,8 @@ def test_members_together_are_bounded_and_a_bomb_stays_cheap() -> None:
     # Thousands of empty members would each cost an inflater: refused by count.
     with pytest.raises(OtlpError) as info:
         decompress(gzip.compress(b"") * 100_000, "gzip", limit)
-    assert info.value.status == 400 and str(MAX_GZIP_MEMBERS) in info.value.message
+    assert info.value.status == 400
+    assert str(MAX_GZIP_MEMBERS) in info.value.message
 
 
 def test_a_second_gzip_member_spans_are_stored(shared_store: RunningStore) -> None:
@@ -92,12 +95,9 @@ def test_a_second_gzip_member_spans_are_stored(shared_store: RunningStore) -> No
     assert r.status_code == 200, r.content
     for trace_id in ("41" * 16, "42" * 16):
         shared_store.wait_for(
-            lambda t=trace_id: httpx.get(f"{shared_store.url}/api/v1/traces/{t}").status_code
-            == 200
+            lambda t=trace_id: httpx.get(f"{shared_store.url}/api/v1/traces/{t}").status_code == 200
         )
-    r = httpx.post(
-        shared_store.url + "/v1/traces", content=body + b"trailing", headers=PROTO_GZIP
-    )
+    r = httpx.post(shared_store.url + "/v1/traces", content=body + b"trailing", headers=PROTO_GZIP)
     assert r.status_code == 400
 
 
@@ -132,7 +132,9 @@ def _deep_json(depth: int, kind: str) -> bytes:
     else:
         opening = '{"kvlistValue":{"values":[{"key":"k","value":'
         inner = opening * depth + '{"stringValue":"x"}' + "}]}}" * depth
-    head = '{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"d","attributes":[{"key":"a","value":'
+    head = (
+        '{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"d","attributes":[{"key":"a","value":'
+    )
     return (head + inner + "}]}]}]}]}").encode()
 
 
@@ -154,13 +156,15 @@ def test_value_nesting_limit_is_exact_for_json_and_protobuf(kind: str) -> None:
     too_deep = _json_traces(_nested(MAX_VALUE_DEPTH + 1, kind))
     with pytest.raises(OtlpError) as info:
         parse(KIND_TRACES, JSON, too_deep)
-    assert info.value.status == 400 and str(MAX_VALUE_DEPTH) in info.value.message
+    assert info.value.status == 400
+    assert str(MAX_VALUE_DEPTH) in info.value.message
     req = _request(b"\x43" * 16, ["deep"])
     kv = req.resource_spans[0].scope_spans[0].spans[0].attributes.add(key="deep")
     kv.value.CopyFrom(_proto_nested(MAX_VALUE_DEPTH + 1, kind))
     with pytest.raises(OtlpError) as info:
         parse(KIND_TRACES, PROTOBUF, req.SerializeToString())
-    assert info.value.status == 400 and str(MAX_VALUE_DEPTH) in info.value.message
+    assert info.value.status == 400
+    assert str(MAX_VALUE_DEPTH) in info.value.message
 
 
 def _proto_nested(depth: int, kind: str) -> common.AnyValue:
@@ -181,7 +185,8 @@ def test_deep_protobuf_log_body_is_a_400(depth: int) -> None:
     record.body.CopyFrom(_proto_nested(MAX_VALUE_DEPTH + 1, "kvlist"))
     with pytest.raises(OtlpError) as info:
         parse(KIND_LOGS, PROTOBUF, req.SerializeToString())
-    assert info.value.status == 400 and str(MAX_VALUE_DEPTH) in info.value.message
+    assert info.value.status == 400
+    assert str(MAX_VALUE_DEPTH) in info.value.message
     # Far deeper than protobuf itself allows (built as bytes: the SDK cannot): still a 400.
     with pytest.raises(OtlpError) as info:
         parse(KIND_LOGS, PROTOBUF, _log_with_body(_deep_array_bytes(depth)))

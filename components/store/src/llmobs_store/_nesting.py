@@ -73,7 +73,7 @@ def value_depth_problem(message: Any) -> str:
     stack: list[tuple[Any, int]] = []
     for value in _values_of(message):
         which = value.WhichOneof("value")
-        if which == "array_value" or which == "kvlist_value":
+        if which in {"array_value", "kvlist_value"}:
             stack.append((value, 1))
     while stack:
         value, depth = stack.pop()

@@ -144,7 +144,9 @@ def _parse_json(message: Message, data: bytes) -> None:
     try:
         doc = json.loads(data)
     except RecursionError:
-        raise OtlpError(400, f"malformed JSON: nested deeper than {MAX_JSON_DEPTH} levels") from None
+        raise OtlpError(
+            400, f"malformed JSON: nested deeper than {MAX_JSON_DEPTH} levels"
+        ) from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise OtlpError(400, f"malformed JSON: {exc}") from None
     if not isinstance(doc, dict):

@@ -10,6 +10,7 @@ import logging
 import anyio
 from fastapi import APIRouter, Depends, Request, Response
 
+from llmobs_store._responses import OTLP, OTLP_REQUEST
 from llmobs_store.otlp import (
     JSON,
     KIND_LOGS,
@@ -29,7 +30,13 @@ from llmobs_store.state import StoreState
 log = logging.getLogger(__name__)
 _SIGNALS = {KIND_TRACES: "traces", KIND_METRICS: "metrics", KIND_LOGS: "logs"}
 
-router = APIRouter(dependencies=[Depends(require_ingest)], include_in_schema=True, tags=["otlp"])
+router = APIRouter(
+    dependencies=[Depends(require_ingest)],
+    include_in_schema=True,
+    tags=["otlp"],
+    responses=OTLP,
+    default_response_class=Response,
+)
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -83,16 +90,28 @@ async def _export(kind: int, request: Request) -> Response:
     return Response(body, 200, media_type=media)
 
 
-@router.post("/v1/traces", summary="OTLP/HTTP trace export (protobuf or JSON, gzip)")
+@router.post(
+    "/v1/traces",
+    summary="OTLP/HTTP trace export (protobuf or JSON, gzip)",
+    openapi_extra=OTLP_REQUEST,
+)
 async def export_traces(request: Request) -> Response:
     return await _export(KIND_TRACES, request)
 
 
-@router.post("/v1/metrics", summary="OTLP/HTTP metric export (protobuf or JSON, gzip)")
+@router.post(
+    "/v1/metrics",
+    summary="OTLP/HTTP metric export (protobuf or JSON, gzip)",
+    openapi_extra=OTLP_REQUEST,
+)
 async def export_metrics(request: Request) -> Response:
     return await _export(KIND_METRICS, request)
 
 
-@router.post("/v1/logs", summary="OTLP/HTTP log export; content chunks are merged per span")
+@router.post(
+    "/v1/logs",
+    summary="OTLP/HTTP log export; content chunks are merged per span",
+    openapi_extra=OTLP_REQUEST,
+)
 async def export_logs(request: Request) -> Response:
     return await _export(KIND_LOGS, request)
