@@ -5,6 +5,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from google.rpc import status_pb2
 
 from tests.store.conftest import RunningStore, serve_store, store_settings
 
@@ -32,6 +33,8 @@ def test_a_non_ascii_or_wrong_token_is_a_401_never_a_500(
     r = httpx.post(guarded.url + "/v1/traces", content=b"", headers={**proto, **_bearer(token)})
     assert r.status_code == 401, r.text
     assert r.headers["www-authenticate"] == "Bearer"
+    # Like any OTLP error: a google.rpc.Status in the request's encoding (16: UNAUTHENTICATED).
+    assert status_pb2.Status.FromString(r.content).code == 16
     r = httpx.get(guarded.url + "/api/v1/traces", headers=_bearer(token))
     assert r.status_code == 401, r.text
 

@@ -73,7 +73,10 @@ OTLP: dict[int | str, dict[str, Any]] = {
         },
     },
     400: _rpc("Malformed body, bad encoding, leftovers or nesting past the limits."),
-    401: UNAUTHORISED,
+    401: _rpc(
+        "Missing or wrong ingest token (only when it is set).",
+        headers={"WWW-Authenticate": {"schema": {"type": "string"}}},
+    ),
     413: _rpc("Body (or what it inflates to) larger than max_request_bytes."),
     415: _rpc("Content-Type or Content-Encoding that OTLP/HTTP does not define."),
     429: _rpc("Too many concurrent export requests.", headers=RETRY_AFTER),

@@ -13,7 +13,8 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 # Declared so /openapi.json documents the schemes (and /docs offers "Authorize"); the check
-# itself is ours, so a missing or malformed header is our 401 rather than FastAPI's 403.
+# itself is ours, so a missing or malformed header is our 401 rather than FastAPI's 403. The
+# receivers check the ingest token themselves (``presents``), to answer in OTLP's encoding.
 INGEST_SCHEME = HTTPBearer(
     scheme_name="ingestToken",
     description="LLMOBS_STORE_INGEST_TOKEN, required on /v1/* when set.",
@@ -49,14 +50,6 @@ def presents(request: Request, expected: str) -> bool:
 def _check(request: Request, expected: str) -> None:
     if not presents(request, expected):
         raise HTTPException(401, UNAUTHORISED, headers={"WWW-Authenticate": "Bearer"})
-
-
-def require_ingest(
-    request: Request,
-    _: Annotated[HTTPAuthorizationCredentials | None, Depends(INGEST_SCHEME)] = None,
-) -> None:
-    """Dependency of the OTLP receivers."""
-    _check(request, request.app.state.store.settings.ingest_token)
 
 
 def require_query(
