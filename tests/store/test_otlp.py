@@ -12,11 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
-from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as ls
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as ts
 from opentelemetry.proto.common.v1 import common_pb2 as common
 
-from llmobs_store._nesting import MAX_JSON_DEPTH, MAX_VALUE_DEPTH
+from llmobs_store._nesting import MAX_JSON_DEPTH, PROTOBUF_MAX_DEPTH
+from llmobs_store.normaliser import key_values
 from llmobs_store.otlp import (
     JSON,
     KIND_LOGS,
@@ -147,24 +147,32 @@ def test_deeply_nested_json_is_a_400_naming_the_limit(kind: str, depth: int) -> 
     assert str(MAX_JSON_DEPTH) in info.value.message
 
 
-@pytest.mark.parametrize("kind", ["array", "kvlist"])
-def test_value_nesting_limit_is_exact_for_json_and_protobuf(kind: str) -> None:
-    ok = parse(KIND_TRACES, JSON, _json_traces(_nested(MAX_VALUE_DEPTH, kind)))
-    assert len(ok.SerializeToString()) > 0
-    # What the JSON path accepts re-parses from protobuf (the spool's format).
-    parse(KIND_TRACES, PROTOBUF, ok.SerializeToString())
-    too_deep = _json_traces(_nested(MAX_VALUE_DEPTH + 1, kind))
+# A span attribute's AnyValue is the 10th JSON level; each array adds 3 levels, each kvlist 4.
+@pytest.mark.parametrize(("kind", "deepest"), [("array", 30), ("kvlist", 22)])
+def test_json_nesting_limit_is_exact_and_what_passes_is_safe_downstream(
+    kind: str, deepest: int
+) -> None:
+    ok = parse(KIND_TRACES, JSON, _deep_json(deepest, kind))
+    # What the JSON path accepts re-parses from protobuf (the spool's format) and the
+    # normaliser's recursive any_value handles it.
+    again = parse(KIND_TRACES, PROTOBUF, ok.SerializeToString())
+    span = again.resource_spans[0].scope_spans[0].spans[0]
+    assert "a" in key_values(span.attributes)
     with pytest.raises(OtlpError) as info:
-        parse(KIND_TRACES, JSON, too_deep)
+        parse(KIND_TRACES, JSON, _deep_json(deepest + 1, kind))
     assert info.value.status == 400
-    assert str(MAX_VALUE_DEPTH) in info.value.message
+    assert f"deeper than {MAX_JSON_DEPTH} levels" in info.value.message
+
+
+def test_protobuf_as_deep_as_protobuf_allows_is_safe_downstream() -> None:
     req = _request(b"\x43" * 16, ["deep"])
     kv = req.resource_spans[0].scope_spans[0].spans[0].attributes.add(key="deep")
-    kv.value.CopyFrom(_proto_nested(MAX_VALUE_DEPTH + 1, kind))
-    with pytest.raises(OtlpError) as info:
-        parse(KIND_TRACES, PROTOBUF, req.SerializeToString())
-    assert info.value.status == 400
-    assert str(MAX_VALUE_DEPTH) in info.value.message
+    kv.value.CopyFrom(_proto_nested(40, "array"))
+    parsed = parse(KIND_TRACES, PROTOBUF, req.SerializeToString())
+    value = key_values(parsed.resource_spans[0].scope_spans[0].spans[0].attributes)["deep"]
+    for _ in range(40):
+        (value,) = value
+    assert value == "leaf"
 
 
 def _proto_nested(depth: int, kind: str) -> common.AnyValue:
@@ -178,19 +186,13 @@ def _proto_nested(depth: int, kind: str) -> common.AnyValue:
     return value
 
 
-@pytest.mark.parametrize("depth", [10_000, 100_000])
-def test_deep_protobuf_log_body_is_a_400(depth: int) -> None:
-    req = ls.ExportLogsServiceRequest()
-    record = req.resource_logs.add().scope_logs.add().log_records.add()
-    record.body.CopyFrom(_proto_nested(MAX_VALUE_DEPTH + 1, "kvlist"))
-    with pytest.raises(OtlpError) as info:
-        parse(KIND_LOGS, PROTOBUF, req.SerializeToString())
-    assert info.value.status == 400
-    assert str(MAX_VALUE_DEPTH) in info.value.message
-    # Far deeper than protobuf itself allows (built as bytes: the SDK cannot): still a 400.
+@pytest.mark.parametrize("depth", [PROTOBUF_MAX_DEPTH, 10_000, 100_000])
+def test_deep_protobuf_is_a_400_naming_the_limit(depth: int) -> None:
+    # Built as bytes: the SDK itself cannot build messages this deep.
     with pytest.raises(OtlpError) as info:
         parse(KIND_LOGS, PROTOBUF, _log_with_body(_deep_array_bytes(depth)))
     assert info.value.status == 400
+    assert f"nested deeper than {PROTOBUF_MAX_DEPTH}" in info.value.message
 
 
 def _deep_array_bytes(depth: int) -> bytes:

@@ -20,7 +20,7 @@ from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metr
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace_service
 
 from llmobs_semconv import chunks
-from llmobs_store._nesting import MAX_JSON_DEPTH, json_depth_problem, value_depth_problem
+from llmobs_store._nesting import MAX_JSON_DEPTH, PROTOBUF_MAX_DEPTH, json_depth_problem
 from llmobs_store.normaliser import key_values
 
 KIND_TRACES = 1
@@ -126,17 +126,14 @@ def parse(kind: int, media: str, data: bytes) -> Message:
         try:
             message.ParseFromString(data)
         except (DecodeError, RuntimeError, ValueError) as exc:
-            # protobuf refuses messages nested deeper than 100 with this same error.
+            # protobuf refuses messages nested too deeply with this same error.
             raise OtlpError(
                 400,
                 f"malformed protobuf {message.DESCRIPTOR.name} "
-                f"(or messages nested deeper than 100): {exc}",
+                f"(or messages nested deeper than {PROTOBUF_MAX_DEPTH}): {exc}",
             ) from None
     else:
         _parse_json(message, data)
-    problem = value_depth_problem(message)
-    if problem:
-        raise OtlpError(400, f"{message.DESCRIPTOR.name}: {problem}")
     return message
 
 
