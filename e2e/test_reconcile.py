@@ -165,3 +165,38 @@ def test_invalid_resource_is_rejected_by_the_api_server(
     assert "is invalid" in refused.value.stderr
     assert message in refused.value.stderr
     assert cluster.kubectl("get", "llmobs", "bad", "-n", namespace, check=False).returncode != 0
+
+
+def test_store_tokens_are_generated_once_and_handed_to_the_store_and_gateway(
+    cluster: Cluster, applied: tuple[str, dict[str, Any]]
+) -> None:
+    # Last in the module: it changes the resource's spec to make the operator reconcile again.
+    namespace, resource = applied
+    secret_name = f"{NAME}-store-tokens"
+    secret = cluster.get_json("secret", secret_name, "-n", namespace)
+    assert owner_of(secret)["uid"] == resource["metadata"]["uid"]
+    assert set(secret["data"]) == {"ingest-token", "query-token"}
+    sts = cluster.get_json("statefulset", f"{NAME}-store", "-n", namespace)
+    env = {e["name"]: e for e in sts["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["LLMOBS_STORE_QUERY_TOKEN"]["valueFrom"]["secretKeyRef"] == {
+        "name": secret_name,
+        "key": "query-token",
+    }
+    gw = cluster.get_json("deployment", f"{NAME}-gateway", "-n", namespace)
+    names = [e["name"] for e in gw["spec"]["template"]["spec"]["containers"][0]["env"]]
+    assert names.index("LLMOBS_INGEST_TOKEN") < names.index("OTEL_EXPORTER_OTLP_HEADERS")
+    # A new reconcile (spec changed) leaves the tokens as they are.
+    patch = json.dumps({"spec": {"store": {"retentionDays": 8}}})
+    cluster.kubectl("patch", "llmobs", NAME, "-n", namespace, "--type=merge", "-p", patch)
+    wait_until(
+        lambda: (
+            cluster.get_json("configmap", f"{NAME}-store", "-n", namespace)["data"][
+                "LLMOBS_STORE_RETENTION_DAYS"
+            ]
+            == "8"
+        ),
+        "the store ConfigMap to follow the spec",
+        timeout_s=60,
+    )
+    again = cluster.get_json("secret", secret_name, "-n", namespace)
+    assert again["data"] == secret["data"]

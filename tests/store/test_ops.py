@@ -45,9 +45,10 @@ def test_ingest_and_query_tokens_are_separate(tmp_path: Path) -> None:
         assert httpx.get(store.url + "/api/v1/traces", headers=auth).status_code == 401
         auth = {"authorization": "Bearer q-secret"}
         assert httpx.get(store.url + "/api/v1/traces", headers=auth).status_code == 200
-        # Health and metrics stay open for probes and scrapers.
+        # Liveness stays open for probes; metrics want the query token (docs/SECURITY.md).
         assert httpx.get(store.url + "/healthz").status_code == 200
-        assert httpx.get(store.url + "/metrics").status_code == 200
+        assert httpx.get(store.url + "/metrics").status_code == 401
+        assert httpx.get(store.url + "/metrics", headers=auth).status_code == 200
 
 
 def test_a_full_spool_answers_503_with_retry_after_and_keeps_what_it_has(tmp_path: Path) -> None:

@@ -5,11 +5,10 @@ What it adds to a matching pod (nothing else is touched):
 * an emptyDir ``llmobs-probe`` and an init container that copies the probe bundle into it
   (``cp -a /llmobs/probe/. /llmobs-probe/``) from the probe image;
 * in every Python app container: a read-only mount of that volume, downward-API variables for the
-  pod, namespace, node and pod UID,
-  ``PYTHONPATH=<mount>/bootstrap:<the app's own>:<mount>/site-packages`` (the app's packages
-  stay ahead of the probe's dependencies), ``OTEL_*`` (OTLP/HTTP protobuf to the store on 4318,
-  service name from the owning workload, Kubernetes resource attributes) and ``LLMOBS_*``.
-  A variable the app already sets keeps the app's value;
+  pod, namespace, node and pod UID, ``PYTHONPATH=<mount>/bootstrap:<the app's own>:<mount>/
+  site-packages`` (the app's packages first), ``OTEL_*`` (OTLP/HTTP protobuf to the store on
+  4318 with its ingest token, service name from the owning workload, Kubernetes resource
+  attributes) and ``LLMOBS_*``. A variable the app already sets keeps the app's value;
 * annotations saying what was injected, or why not, and a label ``llmobs.dev/injection`` so the
   operator can count instrumented, skipped and failed pods with a label selector.
 
@@ -38,8 +37,7 @@ ANN_INJECT = "llmobs.dev/inject"  # "false" on a pod opts it out
 ANN_CONTAINERS = "llmobs.dev/containers"  # comma list: instrument exactly these
 ANN_SKIP_CONTAINERS = "llmobs.dev/skip-containers"  # comma list: never these
 ANN_PYTHONPATH = "llmobs.dev/image-pythonpath"  # the image's own PYTHONPATH, kept in the middle
-# Variables the app sets through envFrom (ConfigMap/Secret): invisible here, and an explicit env
-# entry would override them, so names listed here are left alone.
+# Variables the app sets through envFrom (invisible here): names listed here are left alone.
 ANN_APP_ENV = "llmobs.dev/app-env"
 ANN_STATUS = "llmobs.dev/injection"
 ANN_REASON = "llmobs.dev/injection-reason"
@@ -80,11 +78,15 @@ class InjectionConfig:
     extra_env: tuple[tuple[str, str], ...] = ()
     init_resources: Mapping[str, Any] = field(default_factory=dict)
     volume_size_limit: str = "200Mi"
+    secret_env: tuple[Mapping[str, Any], ...] = ()  # valueFrom entries: the store's ingest token
 
     @classmethod
-    def from_spec(cls, spec: InjectionSpec, *, owner: str, otlp_endpoint: str) -> "InjectionConfig":
+    def from_spec(
+        cls, spec: InjectionSpec, *, owner: str, otlp_endpoint: str, secret_env: Sequence[Any] = ()
+    ) -> "InjectionConfig":
         """Resolve a parsed injection spec."""
         return cls(
+            secret_env=tuple(secret_env),
             owner=owner,
             otlp_endpoint=otlp_endpoint,
             image=spec.image,
@@ -281,7 +283,8 @@ def _env_for(
         # celery -P gevent); this is the variable upstream's sitecustomize reads.
         defaults.append(("OTEL_PYTHON_AUTO_INSTRUMENTATION_EXPERIMENTAL_GEVENT_PATCH", "patch_all"))
     defaults.extend(config.extra_env)
-    tail = []
+    tail = [dict(e) for e in config.secret_env if e["name"] not in names]
+    names |= {e["name"] for e in tail}
     for name, value in defaults:
         if name not in names:
             tail.append({"name": name, "value": value})
@@ -322,9 +325,7 @@ def _annotate(
 ) -> None:
     meta = pod.setdefault("metadata", {})
     annotations = meta.setdefault("annotations", {})
-    annotations[ANN_STATUS] = status
-    annotations[ANN_REASON] = reason
-    annotations[ANN_OBSERVED_BY] = owner
+    annotations |= {ANN_STATUS: status, ANN_REASON: reason, ANN_OBSERVED_BY: owner}
     if containers:
         annotations[ANN_INJECTED] = ",".join(containers)
     meta.setdefault("labels", {})[LABEL_STATUS] = status

@@ -19,6 +19,7 @@ FIELD_MANAGER = "llmobs-operator"
 # kind -> (API path prefix, plural, namespaced)
 KINDS: dict[str, tuple[str, str, bool]] = {
     "ConfigMap": ("/api/v1", "configmaps", True),
+    "Secret": ("/api/v1", "secrets", True),
     "Service": ("/api/v1", "services", True),
     "Pod": ("/api/v1", "pods", True),
     "Namespace": ("/api/v1", "namespaces", False),
@@ -130,6 +131,19 @@ class KubeApi:
             content=json.dumps(manifest),
             headers={"Content-Type": "application/apply-patch+yaml"},
         )
+
+    async def create(self, manifest: Mapping[str, Any]) -> bool:
+        """Create an object; False when one of that name exists already (nothing is changed)."""
+        meta = manifest["metadata"]
+        try:
+            await self._call(
+                "POST", url_for(manifest["kind"], meta.get("namespace")), json=dict(manifest)
+            )
+        except ApiError as exc:
+            if exc.status == 409:
+                return False
+            raise
+        return True
 
     async def get(self, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
         """The object, or None when it does not exist."""

@@ -19,6 +19,8 @@ PERMISSIONS: frozenset[tuple[str, str, str]] = frozenset(
             )
             for verb in ("get", "list", "watch", "create", "patch", "delete")
         ),
+        # The store's generated token Secret: created once, never read back or changed.
+        ("", "secrets", "create"),
         # Counting instrumented pods; the webhook itself needs no pod permission.
         ("", "pods", "list"),
         # Namespace labels for namespace selectors (kopf index).

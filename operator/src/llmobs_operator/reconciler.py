@@ -15,7 +15,7 @@ from llmobs_operator import drift
 from llmobs_operator import spec as s
 from llmobs_operator.injection import InjectionConfig
 from llmobs_operator.k8s import ApiError, KubeApi
-from llmobs_operator.resources import common, scrape, webhook
+from llmobs_operator.resources import common, scrape, tokens, webhook
 from llmobs_operator.selectors import Candidate
 from llmobs_operator.settings import OperatorSettings
 
@@ -48,7 +48,10 @@ def entry_from_body(body: Mapping[str, Any]) -> Entry:
         enabled=inj.enabled,
     )
     config = InjectionConfig.from_spec(
-        inj, owner=candidate.key, otlp_endpoint=common.store_url(owner)
+        inj,
+        owner=candidate.key,
+        otlp_endpoint=common.store_url(owner),
+        secret_env=tokens.probe_env(owner, parsed),
     )
     return Entry(candidate, config, owner.uid, parsed)
 
@@ -93,6 +96,13 @@ async def apply_children(
 ) -> list[str]:
     """Apply every desired child and prune the ones no longer desired; returns error messages."""
     errors: list[str] = []
+    if tokens.needs_generated_secret(spec):
+        # Created once (a 409 means it is there): re-applying would draw new tokens.
+        try:
+            if await api.create(tokens.secret(owner)):
+                logger.info("generated the store's tokens in Secret %s", tokens.secret_name(owner))
+        except ApiError as exc:
+            errors.append(f"Secret/{tokens.secret_name(owner)}: {exc}")
     desired = common.desired_children(owner, spec)
     for manifest in desired:
         try:

@@ -174,6 +174,28 @@ class ClickHouseSpec(_Model):
     user: str = Field(default="default", description="ClickHouse user name.")
 
 
+class StoreAuthSpec(_Model):
+    """Bearer tokens of the store: ingest (/v1/*) and query (/api/*, /metrics, the web UI).
+
+    By default the operator generates both into the Secret <name>-store-tokens (keys
+    ingest-token and query-token) once, and never changes them; edit that Secret to rotate.
+    """
+
+    enabled: bool = Field(
+        default=True, description="Require the tokens; false leaves the store open (not advised)."
+    )
+    ingest_token_secret_ref: SecretKeyRef | None = Field(
+        default=None,
+        description="Secret key holding the ingest token; unset: the generated Secret's "
+        "ingest-token.",
+    )
+    query_token_secret_ref: SecretKeyRef | None = Field(
+        default=None,
+        description="Secret key holding the query token; unset: the generated Secret's "
+        "query-token.",
+    )
+
+
 class StoreSpec(_Model):
     """The telemetry store: OTLP/HTTP ingest on port 4318, query API and web UI."""
 
@@ -206,6 +228,7 @@ class StoreSpec(_Model):
         ),
         description="Resources of the store container.",
     )
+    auth: StoreAuthSpec = Field(default=StoreAuthSpec(), description=StoreAuthSpec.__doc__)
 
     model_config = ConfigDict(
         json_schema_extra={

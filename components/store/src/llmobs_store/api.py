@@ -10,11 +10,14 @@ import anyio
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 
 from llmobs_semconv import span_kinds
+from llmobs_store._responses import NOT_FOUND, QUERY
 from llmobs_store.queries import Queries, TraceFilter
 from llmobs_store.security import require_query
 from llmobs_store.storage import StorageUnavailable
 
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_query)], tags=["query"])
+router = APIRouter(
+    prefix="/api/v1", dependencies=[Depends(require_query)], tags=["query"], responses=QUERY
+)
 
 _DAY_MS = 24 * 3600 * 1000
 Start = Annotated[int | None, Query(ge=0, description="Range start, unix ms (default end-24h).")]
@@ -72,7 +75,11 @@ async def traces(
     return await _run(request, "traces", *_range(start, end), flt, limit, offset)  # type: ignore[no-any-return]
 
 
-@router.get("/traces/{trace_id}", summary="One trace: its spans (flat) with merged content")
+@router.get(
+    "/traces/{trace_id}",
+    summary="One trace: its spans (flat) with merged content",
+    responses=NOT_FOUND,
+)
 async def trace(request: Request, trace_id: HexId) -> dict[str, Any]:
     found = await _run(request, "trace", trace_id.lower())
     if found is None:
@@ -93,7 +100,11 @@ async def sessions(
     return await _run(request, "sessions", *_range(start, end), user_id, limit, offset)  # type: ignore[no-any-return]
 
 
-@router.get("/sessions/{session_id}", summary="One session as an ordered conversation")
+@router.get(
+    "/sessions/{session_id}",
+    summary="One session as an ordered conversation",
+    responses=NOT_FOUND,
+)
 async def session(
     request: Request, session_id: Annotated[str, Path(min_length=1, max_length=512)]
 ) -> dict[str, Any]:

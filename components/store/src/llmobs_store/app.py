@@ -9,19 +9,21 @@ from importlib import resources
 from pathlib import Path
 
 import anyio
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from llmobs_semconv.pricing import PriceTable
 from llmobs_store import __version__, api, receivers
+from llmobs_store._responses import UNAUTHORISED
 from llmobs_store.merge import ContentMerger
 from llmobs_store.normaliser import CachedPrices
 from llmobs_store.queries import Queries
 from llmobs_store.rum import RumCors
 from llmobs_store.schema import SchemaTarget
 from llmobs_store.scrape import Scraper
+from llmobs_store.security import query_allowed, require_query
 from llmobs_store.settings import StoreSettings
 from llmobs_store.spool import Spool
 from llmobs_store.state import StoreState
@@ -116,19 +118,37 @@ def create_app(settings: StoreSettings) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["ops"], summary="Readiness: ClickHouse reachable, writer healthy")
+    @app.get(
+        "/readyz",
+        tags=["ops"],
+        summary="Readiness: ClickHouse reachable, writer healthy",
+        description="The status code is open to probes; the detail (storage error, writer, "
+        "spool depth) needs the query token when one is set.",
+        responses={503: {"description": "Not ready (same body)."}},
+    )
     async def readyz(request: Request) -> JSONResponse:
         state: StoreState = request.app.state.store
         ready = state.storage.connected and state.writer.healthy
-        body = {
-            "ready": ready,
-            "storage": "ok" if state.storage.connected else state.storage.last_error,
-            "writer": "ok" if state.writer.healthy else "retrying",
-            "spool_depth_bytes": state.spool.depth_bytes,
-        }
+        body: dict[str, object] = {"ready": ready}
+        if query_allowed(request):
+            body |= {
+                "storage": "ok" if state.storage.connected else state.storage.last_error,
+                "writer": "ok" if state.writer.healthy else "retrying",
+                "spool_depth_bytes": state.spool.depth_bytes,
+            }
         return JSONResponse(body, status_code=200 if ready else 503)
 
-    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics about the store itself")
+    @app.get(
+        "/metrics",
+        tags=["ops"],
+        summary="Prometheus metrics about the store itself (query token when set)",
+        dependencies=[Depends(require_query)],
+        response_class=Response,
+        responses={
+            200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}},
+            401: UNAUTHORISED,
+        },
+    )
     async def prometheus(request: Request) -> Response:
         state: StoreState = request.app.state.store
         return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

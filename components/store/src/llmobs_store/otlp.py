@@ -20,6 +20,7 @@ from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metr
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace_service
 
 from llmobs_semconv import chunks
+from llmobs_store._nesting import MAX_JSON_DEPTH, PROTOBUF_MAX_DEPTH, json_depth_problem
 from llmobs_store.normaliser import key_values
 
 KIND_TRACES = 1
@@ -67,44 +68,94 @@ def media_type(content_type: str | None) -> str:
     return bare
 
 
+# Members of one gzip body (what ``cat a.gz b.gz`` gives) beyond which it is refused: a client
+# concatenates a few; thousands of empty members would only cost CPU (one inflater each).
+MAX_GZIP_MEMBERS = 64
+# Input is fed to zlib in pieces so that what is left after a member (``unused_data``, a copy)
+# stays small whatever the body's size.
+_PIECE = 64 * 1024
+
+
 def decompress(body: bytes, encoding: str | None, max_bytes: int) -> bytes:
-    """Undo Content-Encoding, refusing to inflate past ``max_bytes`` (413)."""
+    """Undo Content-Encoding: every gzip member, nothing left over (400), never inflating the
+    total past ``max_bytes`` (413)."""
     enc = (encoding or "identity").strip().lower()
     if enc == "identity" or not enc:
         return body
     if enc not in ("gzip", "deflate"):
         raise OtlpError(415, f"unsupported content encoding {enc!r}: use gzip or none")
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS if enc == "gzip" else zlib.MAX_WBITS)
-    try:
-        data = inflater.decompress(body, max_bytes + 1)
-    except zlib.error as exc:
-        raise OtlpError(400, f"body is not valid {enc}: {exc}") from None
-    if len(data) > max_bytes or inflater.unconsumed_tail:
-        raise OtlpError(413, f"decompressed body is larger than {max_bytes} bytes")
-    return data
+    wbits = 16 + zlib.MAX_WBITS if enc == "gzip" else zlib.MAX_WBITS
+    view = memoryview(body)
+    out = bytearray()
+    pos = members = 0
+    pending = b""
+    inflater: Any = None
+    while pending or pos < len(body):
+        if not pending:
+            pending = bytes(view[pos : pos + _PIECE])
+            pos += _PIECE
+        if inflater is None:
+            if members and enc == "deflate":
+                raise OtlpError(400, "body is not valid deflate: bytes after the end of the stream")
+            members += 1
+            if members > MAX_GZIP_MEMBERS:
+                raise OtlpError(400, f"gzip body has more than {MAX_GZIP_MEMBERS} members")
+            inflater = zlib.decompressobj(wbits)
+        try:
+            # The budget left, never 0 (zlib reads 0 as "no limit"): the bomb stays cheap.
+            out += inflater.decompress(pending, max_bytes + 1 - len(out))
+        except zlib.error as exc:
+            where = f" (member {members})" if members > 1 else ""
+            raise OtlpError(400, f"body is not valid {enc}{where}: {exc}") from None
+        if len(out) > max_bytes:
+            raise OtlpError(413, f"decompressed body is larger than {max_bytes} bytes")
+        if inflater.eof:
+            pending = inflater.unused_data
+            inflater = None
+        else:
+            pending = b""
+    if inflater is not None:
+        raise OtlpError(400, f"body is not valid {enc}: it ends in the middle of a stream")
+    return bytes(out)
 
 
 def parse(kind: int, media: str, data: bytes) -> Message:
-    """Decode an export request; 400 naming what is malformed."""
+    """Decode an export request; 400 naming what is malformed or nested too deeply."""
     message = _REQUESTS[kind]()
     if media == PROTOBUF:
         try:
             message.ParseFromString(data)
         except (DecodeError, RuntimeError, ValueError) as exc:
-            raise OtlpError(400, f"malformed protobuf {message.DESCRIPTOR.name}: {exc}") from None
-        return message
+            # protobuf refuses messages nested too deeply with this same error.
+            raise OtlpError(
+                400,
+                f"malformed protobuf {message.DESCRIPTOR.name} "
+                f"(or messages nested deeper than {PROTOBUF_MAX_DEPTH}): {exc}",
+            ) from None
+    else:
+        _parse_json(message, data)
+    return message
+
+
+def _parse_json(message: Message, data: bytes) -> None:
     try:
         doc = json.loads(data)
+    except RecursionError:
+        raise OtlpError(
+            400, f"malformed JSON: nested deeper than {MAX_JSON_DEPTH} levels"
+        ) from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise OtlpError(400, f"malformed JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise OtlpError(400, "malformed JSON: the body must be an object")
+    problem = json_depth_problem(doc)
+    if problem:
+        raise OtlpError(400, f"malformed OTLP JSON {message.DESCRIPTOR.name}: {problem}")
     try:
         _hex_ids_to_base64(doc)
         json_format.ParseDict(doc, message, ignore_unknown_fields=True)
     except (json_format.ParseError, ValueError, TypeError) as exc:
         raise OtlpError(400, f"malformed OTLP JSON {message.DESCRIPTOR.name}: {exc}") from None
-    return message
 
 
 def _hex_ids_to_base64(node: Any) -> None:

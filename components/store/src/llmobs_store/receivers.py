@@ -10,6 +10,7 @@ import logging
 import anyio
 from fastapi import APIRouter, Depends, Request, Response
 
+from llmobs_store._responses import OTLP, OTLP_REQUEST
 from llmobs_store.otlp import (
     JSON,
     KIND_LOGS,
@@ -22,14 +23,21 @@ from llmobs_store.otlp import (
     media_type,
     success_body,
 )
-from llmobs_store.security import require_ingest
+from llmobs_store.security import INGEST_SCHEME, UNAUTHORISED, presents
 from llmobs_store.spool import SpoolFull
 from llmobs_store.state import StoreState
 
 log = logging.getLogger(__name__)
 _SIGNALS = {KIND_TRACES: "traces", KIND_METRICS: "metrics", KIND_LOGS: "logs"}
 
-router = APIRouter(dependencies=[Depends(require_ingest)], include_in_schema=True, tags=["otlp"])
+router = APIRouter(
+    # The scheme documents the token in /openapi.json; _export checks it (answering an OTLP body).
+    dependencies=[Depends(INGEST_SCHEME)],
+    include_in_schema=True,
+    tags=["otlp"],
+    responses=OTLP,
+    default_response_class=Response,
+)
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -49,7 +57,17 @@ async def _export(kind: int, request: Request) -> Response:
     signal = _SIGNALS[kind]
     media = JSON
     try:
-        media = media_type(request.headers.get("content-type"))
+        unsupported = None
+        try:
+            media = media_type(request.headers.get("content-type"))
+        except OtlpError as exc:
+            unsupported = exc
+        # Authentication first, answered like every other OTLP error: a google.rpc.Status in
+        # the request's encoding (OTLP exporters decode it), counted in the request metrics.
+        if not presents(request, state.settings.ingest_token):
+            raise OtlpError(401, UNAUTHORISED)
+        if unsupported is not None:
+            raise unsupported
         if state.inflight >= state.settings.max_inflight_requests:
             raise OtlpError(429, "too many concurrent export requests; retry later")
         state.inflight += 1
@@ -64,7 +82,9 @@ async def _export(kind: int, request: Request) -> Response:
             state.inflight -= 1
     except OtlpError as exc:
         state.metrics.requests.labels(signal, str(exc.status)).inc()
-        headers = {"Retry-After": "1"} if exc.status == 429 else {}
+        headers = {429: {"Retry-After": "1"}, 401: {"WWW-Authenticate": "Bearer"}}.get(
+            exc.status, {}
+        )
         return Response(
             error_body(media, exc.status, exc.message),
             exc.status,
@@ -83,16 +103,28 @@ async def _export(kind: int, request: Request) -> Response:
     return Response(body, 200, media_type=media)
 
 
-@router.post("/v1/traces", summary="OTLP/HTTP trace export (protobuf or JSON, gzip)")
+@router.post(
+    "/v1/traces",
+    summary="OTLP/HTTP trace export (protobuf or JSON, gzip)",
+    openapi_extra=OTLP_REQUEST,
+)
 async def export_traces(request: Request) -> Response:
     return await _export(KIND_TRACES, request)
 
 
-@router.post("/v1/metrics", summary="OTLP/HTTP metric export (protobuf or JSON, gzip)")
+@router.post(
+    "/v1/metrics",
+    summary="OTLP/HTTP metric export (protobuf or JSON, gzip)",
+    openapi_extra=OTLP_REQUEST,
+)
 async def export_metrics(request: Request) -> Response:
     return await _export(KIND_METRICS, request)
 
 
-@router.post("/v1/logs", summary="OTLP/HTTP log export; content chunks are merged per span")
+@router.post(
+    "/v1/logs",
+    summary="OTLP/HTTP log export; content chunks are merged per span",
+    openapi_extra=OTLP_REQUEST,
+)
 async def export_logs(request: Request) -> Response:
     return await _export(KIND_LOGS, request)

@@ -6,6 +6,7 @@ from typing import Any
 import yaml
 
 from llmobs_operator import spec as s
+from llmobs_operator.resources import tokens
 from llmobs_operator.resources.common import (
     ANN_CONFIG_HASH,
     GATEWAY_PORT,
@@ -77,6 +78,7 @@ def build(owner: Owner, spec: s.LLMObservabilitySpec) -> list[dict[str, Any]]:
         {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": store_url(owner)},
         {"name": "OTEL_EXPORTER_OTLP_PROTOCOL", "value": "http/protobuf"},
         {"name": "OTEL_SERVICE_NAME", "value": "llmobs-gateway"},
+        *tokens.exporter_env(owner, spec),
     ]
     for u in gw.upstreams:
         if u.api_key_secret_ref:

@@ -4,7 +4,7 @@ writes to an external ClickHouse (no volume)."""
 from typing import Any
 
 from llmobs_operator import spec as s
-from llmobs_operator.resources import scrape
+from llmobs_operator.resources import scrape, tokens
 from llmobs_operator.resources.common import (
     ANN_CONFIG_HASH,
     STORE_PORT,
@@ -45,7 +45,7 @@ def store_config(owner: Owner, spec: s.LLMObservabilitySpec) -> dict[str, str]:
 
 def _container(owner: Owner, spec: s.LLMObservabilitySpec) -> dict[str, Any]:
     store = spec.store
-    env: list[dict[str, Any]] = []
+    env: list[dict[str, Any]] = tokens.store_env(owner, spec)
     if store.mode == "external" and store.clickhouse and store.clickhouse.credentials_secret_ref:
         ref = store.clickhouse.credentials_secret_ref
         env.append(

@@ -1,5 +1,6 @@
 // The store's query API (/api/v1): JSON, times in unix ms, durations in ms.
 // Every call returns parsed JSON or throws an ApiError whose message says what went wrong.
+import { askForToken, authHeaders } from "./auth.js";
 
 export class ApiError extends Error {
   constructor(message, status) { super(message); this.status = status; }
@@ -20,9 +21,13 @@ export async function get(path, params) {
   const url = `${BASE}${path}${query(params)}`;
   let resp;
   try {
-    resp = await fetch(url, { headers: { Accept: "application/json" } });
+    resp = await fetch(url, { headers: { Accept: "application/json", ...authHeaders() } });
   } catch (err) {
     throw new ApiError(`The store did not answer (${url}): ${err.message}. Is it still running?`, 0);
+  }
+  if (resp.status === 401) {
+    askForToken();
+    throw new ApiError("The store needs its query token: sign in to see this view.", 401);
   }
   if (!resp.ok) {
     let detail = "";

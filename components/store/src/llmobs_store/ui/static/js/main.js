@@ -1,4 +1,5 @@
 // The llmobs single-page app: hash routes (#/traces/<id>), one view at a time, live refresh.
+import { hasToken, signOut } from "./auth.js";
 import { disposeAll, disposeDetached } from "./charts.js";
 import { html, esc } from "./ui.js";
 import { overview } from "./views/overview.js";
@@ -96,6 +97,13 @@ async function render({ quiet = false } = {}) {
   disposeDetached();
   window.dispatchEvent(new Event("resize"));
 }
+
+const signOutButton = document.getElementById("signout");
+const showSignOut = () => { signOutButton.hidden = !hasToken(); };
+signOutButton.addEventListener("click", () => signOut());
+// Signed in or out: draw the view again with (or without) the token.
+window.addEventListener("llmobs-auth", () => { showSignOut(); render(); });
+showSignOut();
 
 window.addEventListener("hashchange", () => render());
 rangeSelect.addEventListener("change", () => { localStorage.setItem("llmobs.range", rangeSelect.value); render(); });
