@@ -106,8 +106,12 @@ def as_text(value: Any) -> str:
 
 
 def ch_time(ns: int) -> str:
-    """A unix-nanosecond time as ClickHouse reads DateTime64(6) from JSON: ``sec.micro``."""
-    return f"{ns // 1_000_000_000}.{(ns // 1000) % 1_000_000:06d}"
+    """A unix-nanosecond time as ClickHouse reads DateTime64(6) from JSON: ``sec.micro``.
+
+    Seconds are zero-padded to ten digits: ClickHouse reads a shorter string (a time before
+    2001-09-09, e.g. 0) as a date, and refuses it.
+    """
+    return f"{ns // 1_000_000_000:010d}.{(ns // 1000) % 1_000_000:06d}"
 
 
 def now_time() -> str:

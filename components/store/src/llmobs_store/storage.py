@@ -8,6 +8,7 @@ writer thread and the query handlers.
 """
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -24,6 +25,27 @@ log = logging.getLogger(__name__)
 
 class StorageUnavailable(Exception):
     """ClickHouse could not be reached or refused the operation (retry later)."""
+
+
+class DataRejected(Exception):
+    """ClickHouse answered, and refused the data itself: retrying the same rows cannot help."""
+
+
+# ClickHouse error codes that mean "this data", not "this server": a value that does not parse
+# or fit its column. Anything else (connection refused, timeouts, memory, too many parts) is
+# StorageUnavailable and retried as it is.
+_DATA_ERROR_CODES = frozenset(
+    {6, 25, 26, 27, 32, 38, 41, 53, 69, 70, 72, 117, 131, 252, 321, 349, 407, 1001}
+)
+_CODE = re.compile(r"Code: (\d+)")
+
+
+def is_data_error(exc: BaseException) -> bool:
+    """Whether ``exc`` from an insert is ClickHouse refusing the rows (not being unreachable)."""
+    if isinstance(exc, UnicodeError):
+        return True
+    match = _CODE.search(str(exc))
+    return match is not None and int(match.group(1)) in _DATA_ERROR_CODES
 
 
 def parse_dsn(
@@ -108,7 +130,11 @@ class Storage:
             return False
 
     def insert(self, table: str, lines: Sequence[str]) -> None:
-        """Insert JSONEachRow lines; raises StorageUnavailable so the caller keeps and retries."""
+        """Insert JSONEachRow lines.
+
+        Raises DataRejected when ClickHouse refuses the rows themselves (the caller bisects),
+        StorageUnavailable otherwise (the caller keeps the rows and retries).
+        """
         if not lines:
             return
         client = self._connect()
@@ -119,6 +145,8 @@ class Storage:
                 fmt="JSONEachRow",
             )
         except Exception as exc:
+            if is_data_error(exc):
+                raise DataRejected(_describe(exc)) from exc
             self._drop_if_remote(exc)
             raise StorageUnavailable(_describe(exc)) from exc
 
