@@ -18,12 +18,28 @@ from llmobs_store.schema import SchemaTarget, load_migrations
 
 _CREATE = re.compile(r"CREATE TABLE IF NOT EXISTS \w+\.(\w+)\s*\((.*)\)\s*ENGINE", re.DOTALL)
 _ADD = re.compile(r"ALTER TABLE \w+\.(\w+).*?ADD COLUMN IF NOT EXISTS (\w+) (.*)", re.DOTALL)
+_TTL = re.compile(r"\bTTL\s+toDateTime\((\w+)\)\s*\+\s*INTERVAL\s+(\d+)\s+DAY")
 _INT = re.compile(r"^(U?)Int(8|16|32|64|128|256)$")
 _WRAPPERS = ("Nullable", "LowCardinality")
 # DateTime64 is rendered as unix "seconds.fraction" text (normaliser.ch_time); ClickHouse reads
 # at most ten digits of seconds from that form (9999999999 s is 2286-11-20), below the type's own
 # upper end (2299-12-31), so ten digits is the limit that matters. Times are unsigned at ingest.
 _TIME_SECONDS_DIGITS = 10
+# A column a TTL reads as toDateTime(col) + INTERVAL n DAY must fit DateTime (a UInt32 of seconds)
+# with the interval added: past that it wraps to a time already expired, and ClickHouse silently
+# drops the row at insert.
+_DATETIME = "UInt32"
+# The schema as rendered for this process's target (one store per process: chDB hosts one engine).
+_rendered: dict[str, SchemaTarget] = {"target": SchemaTarget()}
+
+
+def use_target(target: SchemaTarget) -> None:
+    """Derive the limits from the schema as rendered for ``target`` (its retention)."""
+    if target != _rendered["target"]:
+        _rendered["target"] = target
+        schema_columns.cache_clear()
+        ttl_columns.cache_clear()
+        table_limits.cache_clear()
 
 
 @dataclass(frozen=True)
@@ -36,6 +52,7 @@ class ColumnLimit:
     high: int = 0
     array: bool = False
     precision: int = 0  # digits of the fraction of a time
+    max_seconds: int = 10**_TIME_SECONDS_DIGITS - 1  # of a time
 
 
 def _type_at(text: str) -> str:
@@ -90,7 +107,7 @@ def _columns(body: str) -> Iterator[tuple[str, str]]:
 def schema_columns() -> dict[str, dict[str, str]]:
     """table -> column -> type, as the shipped migrations declare them (single-node form)."""
     tables: dict[str, dict[str, str]] = {}
-    for migration in load_migrations(SchemaTarget()):
+    for migration in load_migrations(_rendered["target"]):
         for statement in migration.statements:
             if created := _CREATE.search(statement):
                 tables.setdefault(created.group(1), {}).update(_columns(created.group(2)))
@@ -100,10 +117,33 @@ def schema_columns() -> dict[str, dict[str, str]]:
 
 
 @cache
+def ttl_columns() -> dict[str, tuple[str, int]]:
+    """table -> (column its TTL reads through toDateTime(), days added), from the migrations."""
+    found: dict[str, tuple[str, int]] = {}
+    for migration in load_migrations(_rendered["target"]):
+        for statement in migration.statements:
+            created, ttl = _CREATE.search(statement), _TTL.search(statement)
+            if created and ttl:
+                found[created.group(1)] = (ttl.group(1), int(ttl.group(2)))
+    return found
+
+
+@cache
 def table_limits(table: str) -> tuple[ColumnLimit, ...]:
     """The clamps of one table's columns that have a limited range."""
-    found = (limit_of(c, t) for c, t in schema_columns().get(table, {}).items())
-    return tuple(limit for limit in found if limit is not None)
+    limits = []
+    for column, type_name in schema_columns().get(table, {}).items():
+        limit = limit_of(column, type_name)
+        if limit is None:
+            continue
+        ttl_column, ttl_days = ttl_columns().get(table, ("", 0))
+        if limit.kind == "time" and ttl_column == column:
+            datetime = limit_of(column, _DATETIME)
+            assert datetime is not None
+            seconds = min(limit.max_seconds, datetime.high - ttl_days * 86400)
+            limit = ColumnLimit(column, "time", precision=limit.precision, max_seconds=seconds)
+        limits.append(limit)
+    return tuple(limits)
 
 
 def _clamp_int(value: Any, limit: ColumnLimit) -> Any:
@@ -115,8 +155,9 @@ def _clamp_int(value: Any, limit: ColumnLimit) -> Any:
 def _clamp_time(value: Any, limit: ColumnLimit) -> Any:
     if not isinstance(value, str):
         return value
-    if len(value.partition(".")[0]) > _TIME_SECONDS_DIGITS:
-        return "9" * _TIME_SECONDS_DIGITS + "." + "9" * limit.precision
+    seconds = value.partition(".")[0]
+    if len(seconds) > _TIME_SECONDS_DIGITS or int(seconds) > limit.max_seconds:
+        return f"{limit.max_seconds:0{_TIME_SECONDS_DIGITS}d}." + "9" * limit.precision
     return value
 
 

@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Iterator
 
 from llmobs_semconv.pricing import PriceTable
+from llmobs_store import limits
 from llmobs_store.batch import Batch, Item, request_items
 from llmobs_store.deadletter import DeadLetters, make_key, refused_row
 from llmobs_store.merge import ContentMerger
@@ -74,6 +75,7 @@ class Writer:
         record_limit: int = 64 * 1024,
     ) -> None:
         self.storage = storage
+        limits.use_target(storage.target)
         self.spool = spool
         self.merger = merger
         self.prices = prices
