@@ -10,6 +10,7 @@ one insert; the writer fills it up to ``batch_rows`` rows, also inside one large
 """
 
 import base64
+import itertools
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -17,13 +18,11 @@ from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
-from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as logs_service
-from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics_service
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace_service
 
 from llmobs_semconv import attributes as A
 from llmobs_semconv import chunks
 from llmobs_semconv.pricing import PriceTable
+from llmobs_store import _wire
 from llmobs_store.deadletter import NORMALISE, RECORD, DeadLetter, bounded, make_key
 from llmobs_store.limits import clamp_row
 from llmobs_store.normaliser import (
@@ -133,26 +132,22 @@ def request_items(
     ``origin`` names the request (its spool position) in dead-letter keys, so a replay writes
     the same keys. Indices count every item, valid or not, so they are stable across replays.
     """
-    now = now_time()
-    walker = _Walker(kind, prices, now, origin, record_limit)
+    walker = _Walker(kind, prices, now_time(), origin, record_limit)
     try:
-        request = _REQUESTS[kind].FromString(payload)
+        stream = _wire.request_leaves(kind, payload)
+        first = next(stream, None)
     except Exception as exc:  # cannot happen for what accept() parsed; never stop on it
         yield Item(skip, dead=walker.dead(RECORD, exc, base64.b64encode(payload).decode()))
         return
+    if first is None:
+        return
+    leaves = itertools.chain([first], stream)
     if kind == KIND_TRACES:
-        yield from walker.traces(request, skip)
+        yield from walker.traces(leaves, skip)
     elif kind == KIND_LOGS:
-        yield from walker.logs(request, skip)
+        yield from walker.logs(leaves, skip)
     elif kind == KIND_METRICS:
-        yield from walker.metrics(request, skip)
-
-
-_REQUESTS: dict[int, Any] = {
-    KIND_TRACES: trace_service.ExportTraceServiceRequest,
-    KIND_LOGS: logs_service.ExportLogsServiceRequest,
-    KIND_METRICS: metrics_service.ExportMetricsServiceRequest,
-}
+        yield from walker.metrics(leaves, skip)
 
 
 @dataclass
@@ -182,30 +177,28 @@ class _Walker:
         letter = DeadLetter(**{**letter.__dict__, "trace_id": trace_id, "span_id": span_id})
         return Item(index, dead=letter)
 
-    def traces(self, request: Any, skip: int) -> Iterator[Item]:
-        index = -1
-        for rs in request.resource_spans:
-            resource: ResourceInfo | None = None
-            problem: BaseException | None = None
-            for ss in rs.scope_spans:
-                for span in ss.spans:
-                    index += 1
-                    if index < skip:
-                        continue
-                    if resource is None and problem is None:
-                        try:
-                            resource = ResourceInfo.of(key_values(rs.resource.attributes))
-                        except Exception as exc:  # every span of this resource fails with it
-                            problem = exc
-                    if not valid_span_ids(span):
-                        yield Item(index)  # rejected (partial_success) when it was accepted
-                        continue
-                    try:
-                        if problem is not None or resource is None:
-                            raise RuntimeError(f"resource of the span: {problem!r}")
-                        yield self._span(index, span, resource)
-                    except Exception as exc:
-                        yield self._failed(index, exc, span, span)
+    def traces(self, leaves: _wire.Leaves, skip: int) -> Iterator[Item]:
+        group = -1
+        resource: ResourceInfo | None = None
+        problem: BaseException | None = None
+        for index, (in_group, resource_message, span) in enumerate(leaves):
+            if index < skip:
+                continue
+            if in_group != group:
+                group, resource, problem = in_group, None, None
+                try:
+                    resource = ResourceInfo.of(key_values(resource_message.attributes))
+                except Exception as exc:  # every span of this resource fails with it
+                    problem = exc
+            if not valid_span_ids(span):
+                yield Item(index)  # rejected (partial_success) when it was accepted
+                continue
+            try:
+                if problem is not None or resource is None:
+                    raise RuntimeError(f"resource of the span: {problem!r}")
+                yield self._span(index, span, resource)
+            except Exception as exc:
+                yield self._failed(index, exc, span, span)
 
     def _span(self, index: int, span: Any, resource: ResourceInfo) -> Item:
         result = normalise_span(span, resource, self.prices, self.now)
@@ -213,18 +206,14 @@ class _Walker:
         rows += [("content", content_row(record, self.now)) for record in result.content]
         return Item(index, rows, span_key=result.row["trace_id"] + result.row["span_id"])
 
-    def logs(self, request: Any, skip: int) -> Iterator[Item]:
-        index = -1
-        for rl in request.resource_logs:
-            for sl in rl.scope_logs:
-                for record in sl.log_records:
-                    index += 1
-                    if index < skip:
-                        continue
-                    try:
-                        yield self._log(index, record, _plain_resource(rl.resource))
-                    except Exception as exc:
-                        yield self._failed(index, exc, record, record)
+    def logs(self, leaves: _wire.Leaves, skip: int) -> Iterator[Item]:
+        for index, (_, resource_message, record) in enumerate(leaves):
+            if index < skip:
+                continue
+            try:
+                yield self._log(index, record, _plain_resource(resource_message))
+            except Exception as exc:
+                yield self._failed(index, exc, record, record)
 
     def _log(self, index: int, record: Any, resource: tuple[str, dict[str, str]]) -> Item:
         attrs = key_values(record.attributes)
@@ -269,23 +258,21 @@ class _Walker:
         return Item(index, [("content_chunks", _row("content_chunks", CHUNK_COLUMNS, values))],
                     chunk_key=key)  # fmt: skip
 
-    def metrics(self, request: Any, skip: int) -> Iterator[Item]:
+    def metrics(self, leaves: _wire.Leaves, skip: int) -> Iterator[Item]:
         index = -1
-        for rm in request.resource_metrics:
-            for sm in rm.scope_metrics:
-                for metric in sm.metrics:
-                    which = metric.WhichOneof("data")
-                    if which is None:
-                        continue
-                    for point in getattr(metric, which).data_points:
-                        index += 1
-                        if index < skip:
-                            continue
-                        try:
-                            resource = _plain_resource(rm.resource)
-                            yield self._point(index, resource, metric, which, point)
-                        except Exception as exc:
-                            yield self._failed(index, exc, point, _NO_IDS)
+        for _, resource_message, metric in leaves:
+            which = metric.WhichOneof("data")
+            if which is None:
+                continue
+            for point in getattr(metric, which).data_points:
+                index += 1
+                if index < skip:
+                    continue
+                try:
+                    resource = _plain_resource(resource_message)
+                    yield self._point(index, resource, metric, which, point)
+                except Exception as exc:
+                    yield self._failed(index, exc, point, _NO_IDS)
 
     def _point(
         self, index: int, resource: tuple[str, dict[str, str]], metric: Any, which: str, point: Any
