@@ -70,9 +70,11 @@ def test_out_of_range_values_are_clamped_and_ingest_goes_on(store: RunningStore)
     late.body.string_value = "past 2286"
     far = span("far future")
     far.start_time_unix_nano = far.end_time_unix_nano = MAX_NS
+    epoch = span("at the epoch")  # older than the retention: the TTL would drop it silently
+    epoch.start_time_unix_nano = epoch.end_time_unix_nano = 0
     for signal, body in [
         ("logs", logs(severity, late, chunk(redacted=-1))),
-        ("traces", traces(far)),
+        ("traces", traces(far, epoch)),
     ]:
         assert post(store.url, signal, body).status_code == 200
     good = span("after the bad ones")
@@ -92,7 +94,10 @@ def test_out_of_range_values_are_clamped_and_ingest_goes_on(store: RunningStore)
     redacted = rows(store, "SELECT redacted FROM {db}.content_chunks")
     assert [r["redacted"] for r in redacted] == [0]
     assert httpx.get(store.url + "/readyz").status_code == 200
-    assert store.get("/api/v1/dead-letters")["total"] == 0
+    listed = store.get("/api/v1/dead-letters")
+    assert listed["total"] == 1
+    assert listed["items"][0]["category"] == "older_than_retention"
+    assert listed["items"][0]["span_id"] == bytes(epoch.span_id).hex()
 
 
 def test_a_row_clickhouse_refuses_is_bisected_out_and_dead_lettered(

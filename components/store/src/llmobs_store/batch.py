@@ -23,8 +23,8 @@ from llmobs_semconv import attributes as A
 from llmobs_semconv import chunks
 from llmobs_semconv.pricing import PriceTable
 from llmobs_store import _wire
-from llmobs_store.deadletter import NORMALISE, RECORD, DeadLetter, bounded, make_key
-from llmobs_store.limits import clamp_row
+from llmobs_store.deadletter import EXPIRED, NORMALISE, RECORD, DeadLetter, bounded, make_key
+from llmobs_store.limits import clamp_row, is_expired
 from llmobs_store.normaliser import (
     SPAN_COLUMNS,
     ContentRecord,
@@ -202,6 +202,8 @@ class _Walker:
 
     def _span(self, index: int, span: Any, resource: ResourceInfo) -> Item:
         result = normalise_span(span, resource, self.prices, self.now)
+        if self._expired(index, "spans", result.row):
+            return self._expired_item(index, "spans", result.row)
         rows = [("spans", encode("spans", result.row))]
         rows += [("content", content_row(record, self.now)) for record in result.content]
         return Item(index, rows, span_key=result.row["trace_id"] + result.row["span_id"])
@@ -238,7 +240,7 @@ class _Walker:
             {k: as_text(v) for k, v in attrs.items()},
             resource[1],
         )
-        return Item(index, [("logs", _row("logs", LOG_COLUMNS, values))])
+        return self._item(index, "logs", LOG_COLUMNS, values)
 
     def _chunk(self, index: int, record: Any, attrs: Mapping[str, Any]) -> Item:
         body = (
@@ -283,7 +285,25 @@ class _Walker:
             ch_time(point.time_unix_nano), metric.name, which, metric.unit,
             resource[0], attrs, resource[1], value, count, total, bounds, counts,
         )  # fmt: skip
-        return Item(index, [("metric_points", _row("metric_points", METRIC_COLUMNS, values))])
+        return self._item(index, "metric_points", METRIC_COLUMNS, values)
+
+    def _item(
+        self, index: int, table: str, columns: tuple[str, ...], values: tuple[Any, ...]
+    ) -> Item:
+        row = dict(zip(columns, values, strict=True))
+        if self._expired(index, table, row):
+            return self._expired_item(index, table, row)
+        return Item(index, [(table, encode(table, row))])
+
+    def _expired(self, index: int, table: str, row: dict[str, Any]) -> bool:
+        return is_expired(table, row, int(self.now.partition(".")[0]))
+
+    def _expired_item(self, index: int, table: str, row: dict[str, Any]) -> Item:
+        # Stored, it would vanish at insert (ClickHouse applies the TTL): say so instead.
+        reason = ValueError(f"{table} row older than the retention (TTL) when it arrived")
+        letter = self.dead(EXPIRED, reason, _line(row), index)
+        ids = {"trace_id": str(row.get("trace_id", "")), "span_id": str(row.get("span_id", ""))}
+        return Item(index, dead=DeadLetter(**{**letter.__dict__, **ids}))
 
 
 _RESOURCES: dict[int, tuple[Any, tuple[str, dict[str, str]]]] = {}

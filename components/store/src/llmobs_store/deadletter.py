@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 NORMALISE = "normalise_error"
 REFUSED = "clickhouse_refused"
 RECORD = "record_error"
+EXPIRED = "older_than_retention"
 _SIGNAL_OF_TABLE = {
     "spans": "traces",
     "content": "traces",

@@ -173,3 +173,19 @@ def clamp_row(table: str, row: dict[str, Any]) -> dict[str, Any]:
         else:
             row[limit.column] = clamp(value, limit)
     return row
+
+
+def expiry_cutoff(table: str, now_seconds: int) -> tuple[str, int] | None:
+    """(column, oldest second kept) of a table with a TTL: older rows ClickHouse drops at insert."""
+    found = ttl_columns().get(table)
+    if found is None:
+        return None
+    return found[0], now_seconds - found[1] * 86400
+
+
+def is_expired(table: str, row: dict[str, Any], now_seconds: int) -> bool:
+    """Whether ``row`` is already past its table's TTL (it would vanish silently at insert)."""
+    cutoff = expiry_cutoff(table, now_seconds)
+    if cutoff is None or not isinstance(row.get(cutoff[0]), str):
+        return False
+    return int(row[cutoff[0]].partition(".")[0]) < cutoff[1]
