@@ -37,7 +37,6 @@ def _counting(original: Callable[..., Any], n: int, when: str, match: Callable[.
 
 def install(fault: str) -> None:
     from llmobs_store import batch
-    from llmobs_store.deadletter import DeadLetters
     from llmobs_store.merge import ContentMerger
     from llmobs_store.spool import Spool
     from llmobs_store.storage import Storage
@@ -51,6 +50,8 @@ def install(fault: str) -> None:
         when = point.split("_")[1]
         Spool.commit = _counting(Spool.commit, int(arg), when, every)  # type: ignore[method-assign]
     elif point == "kill_after_dead_letter":
+        from llmobs_store.deadletter import DeadLetters
+
         real = DeadLetters.store
         non_empty = lambda self, letters: bool(letters)  # noqa: E731
         DeadLetters.store = _counting(real, int(arg), "after", non_empty)  # type: ignore[method-assign]

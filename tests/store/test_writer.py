@@ -8,9 +8,6 @@ import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace_service
 
-from llmobs_store.batch import request_items
-from llmobs_store.normaliser import CachedPrices
-from llmobs_store.otlp import KIND_TRACES
 from tests.store.otlp_requests import PROTOBUF, kv, span, traces
 from tests.store.test_durability import free_port, store_process
 
@@ -84,6 +81,10 @@ def test_one_huge_request_is_stored_in_bounded_batches_with_bounded_memory(
 
 
 def test_a_request_is_walked_item_by_item_from_any_index() -> None:
+    from llmobs_store.batch import request_items
+    from llmobs_store.normaliser import CachedPrices
+    from llmobs_store.otlp import KIND_TRACES
+
     items = [span(f"s{i}") for i in range(5)]
     items[2].attributes.append(kv("gen_ai.response.finish_reasons", "[" * 50000))
     payload = traces(*items)
