@@ -30,6 +30,15 @@ class StorageUnavailable(Exception):
 class DataRejected(Exception):
     """ClickHouse answered, and refused the data itself: retrying the same rows cannot help."""
 
+    def __init__(self, message: str, code: int = 0) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+#: "Too many partitions for single INSERT block" (rows over many days: split the batch), but
+#: also "too many parts" (merges behind: retry). A single row is never the first.
+TOO_MANY_PARTS = 252
+
 
 # ClickHouse error codes that mean "this data", not "this server": a value that does not parse
 # or fit its column. Anything else (connection refused, timeouts, memory, too many parts) is
@@ -40,12 +49,14 @@ _DATA_ERROR_CODES = frozenset(
 _CODE = re.compile(r"Code: (\d+)")
 
 
-def is_data_error(exc: BaseException) -> bool:
-    """Whether ``exc`` from an insert is ClickHouse refusing the rows (not being unreachable)."""
+def data_error_code(exc: BaseException) -> int | None:
+    """The code when ``exc`` from an insert is ClickHouse refusing the rows, else None."""
     if isinstance(exc, UnicodeError):
-        return True
+        return 0
     match = _CODE.search(str(exc))
-    return match is not None and int(match.group(1)) in _DATA_ERROR_CODES
+    if match is not None and int(match.group(1)) in _DATA_ERROR_CODES:
+        return int(match.group(1))
+    return None
 
 
 def parse_dsn(
@@ -145,8 +156,9 @@ class Storage:
                 fmt="JSONEachRow",
             )
         except Exception as exc:
-            if is_data_error(exc):
-                raise DataRejected(_describe(exc)) from exc
+            code = data_error_code(exc)
+            if code is not None:
+                raise DataRejected(_describe(exc), code) from exc
             self._drop_if_remote(exc)
             raise StorageUnavailable(_describe(exc)) from exc
 

@@ -26,7 +26,7 @@ from llmobs_store.batch import Batch, Item, request_items
 from llmobs_store.deadletter import DeadLetters, make_key, refused_row
 from llmobs_store.merge import ContentMerger
 from llmobs_store.spool import Position, Record, Spool
-from llmobs_store.storage import DataRejected, Storage, StorageUnavailable
+from llmobs_store.storage import TOO_MANY_PARTS, DataRejected, Storage, StorageUnavailable
 from llmobs_store.telemetry import StoreMetrics
 
 log = logging.getLogger(__name__)
@@ -246,6 +246,8 @@ class Writer:
             try:
                 self.storage.insert(table, part)
             except DataRejected as exc:
+                if len(part) == 1 and exc.code == TOO_MANY_PARTS:
+                    raise StorageUnavailable(str(exc)) from exc  # overloaded, not this row
                 if len(part) > 1:
                     middle = len(part) // 2
                     parts[0:1] = [part[:middle], part[middle:]]
