@@ -204,3 +204,36 @@ def test_dead_letter_api_is_paged_newest_first_behind_the_query_token(tmp_path: 
         assert first["items"][0]["time_ms"] >= first["items"][1]["time_ms"]
         bad = httpx.get(store.url + "/api/v1/dead-letters?limit=0", headers=auth)
         assert bad.status_code == 422
+
+
+def test_a_merged_record_clickhouse_refuses_does_not_hold_up_the_other_sets(
+    store: RunningStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmobs_store.storage import DataRejected
+
+    bad, good = chunk(redacted=0), chunk(redacted=0)
+    bad_trace = bytes(bad.trace_id).hex()
+    real_insert = Storage.insert
+
+    def refuse_one_set(self: Storage, table: str, lines: Any) -> None:
+        if table == "content" and any(bad_trace in line for line in lines):
+            raise DataRejected("Code: 27. refused for the test", 27)
+        real_insert(self, table, lines)
+
+    monkeypatch.setattr(Storage, "insert", refuse_one_set)
+    assert post(store.url, "logs", logs(bad, good)).status_code == 200
+    good_trace = bytes(good.trace_id).hex()
+    store.wait_for(
+        lambda: (
+            rows(store, f"SELECT count() AS n FROM {{db}}.content WHERE trace_id = '{good_trace}'")[
+                0
+            ]["n"]
+            == 1
+        )
+    )
+    store.wait_for(lambda: store.get("/api/v1/dead-letters")["total"] == 1)
+    letter = store.get("/api/v1/dead-letters")["items"][0]
+    assert letter["table_name"] == "content"
+    assert letter["trace_id"] == bad_trace
+    assert letter["items"] == 0  # the pieces are stored; only the merged record is missing
+    assert store.app.state.store.writer.merger.backlog == 0

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from llmobs_semconv.pricing import PriceTable
 from llmobs_store import limits
 from llmobs_store.batch import Batch, Item, request_items
-from llmobs_store.deadletter import DeadLetters, make_key, refused_row
+from llmobs_store.deadletter import REFUSED, DeadLetter, DeadLetters, make_key, refused_row
 from llmobs_store.merge import ContentMerger
 from llmobs_store.spool import Position, Record, Spool
 from llmobs_store.storage import TOO_MANY_PARTS, DataRejected, Storage, StorageUnavailable
@@ -279,11 +279,34 @@ class Writer:
         # and are retried a little later.
         before_incomplete = self.merger.incomplete_total
         try:
-            written = self.merger.merge_due()
+            try:
+                written = self.merger.merge_due()
+            except DataRejected:
+                written = self._merge_one_by_one()
         except Exception as exc:  # unreachable, or a bug: the pieces stay stored either way
             log.warning("content merge failed, will retry: %s", exc)
             self._merge_retry_at = time.monotonic() + 2.0
             return
         incomplete = self.merger.incomplete_total - before_incomplete
+        self._count_merged(written, incomplete)
+
+    def _count_merged(self, written: int, incomplete: int) -> None:
         self.metrics.content_merged.labels("true").inc(written - incomplete)
         self.metrics.content_merged.labels("false").inc(incomplete)
+
+    def _merge_one_by_one(self) -> int:
+        """A merged record ClickHouse refuses must not hold up the other sets: isolate it."""
+        written = 0
+        for key in self.merger.due():
+            try:
+                written += self.merger.merge_keys([key])
+            except DataRejected as exc:
+                # The pieces stay in content_chunks; only the merged record is missing.
+                self.merger.open.pop(key, None)
+                letter = DeadLetter(
+                    key=make_key("merge", *key), signal="traces", category=REFUSED,
+                    reason=str(exc), table_name="content", trace_id=key[0], span_id=key[1],
+                    items=0, record=f"content set {key[2]} of {key[0]}/{key[1]}",
+                )  # fmt: skip
+                self.dead_letters.store([letter])
+        return written
