@@ -142,12 +142,15 @@ def request_items(
     if first is None:
         return
     leaves = itertools.chain([first], stream)
-    if kind == KIND_TRACES:
-        yield from walker.traces(leaves, skip)
-    elif kind == KIND_LOGS:
-        yield from walker.logs(leaves, skip)
-    elif kind == KIND_METRICS:
-        yield from walker.metrics(leaves, skip)
+    walk = {KIND_TRACES: walker.traces, KIND_LOGS: walker.logs, KIND_METRICS: walker.metrics}
+    last = skip - 1
+    try:
+        for item in walk[kind](leaves, skip):
+            last = item.index
+            yield item
+    except Exception as exc:  # the walk itself broke (not one item): keep the rest as bytes
+        record = base64.b64encode(payload).decode()
+        yield Item(last + 1, dead=walker.dead(RECORD, exc, f"from item {last + 1}: {record}"))
 
 
 @dataclass

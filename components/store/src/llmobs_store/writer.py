@@ -129,7 +129,8 @@ class Writer:
             try:
                 prepared = self._collect()
             except Exception:
-                # A bug must not kill ingest silently: the data stays spooled; read it again.
+                # Items are isolated in batch.py, so this is the spool itself failing (read()
+                # raises before its cursor moves): log it, wait, and read on from there.
                 log.exception("normalising a spooled batch failed; retrying")
                 self._stop.wait(_MAX_BACKOFF_S)
                 continue
