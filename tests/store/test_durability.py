@@ -19,6 +19,8 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from tests.store import otlp_requests as otlp
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -27,15 +29,21 @@ def free_port() -> int:
 
 
 @contextmanager
-def store_process(tmp: Path, port: int, **env: str) -> Iterator[subprocess.Popen[bytes]]:
-    """``llmobs store serve`` as a real process; yields once it is ready."""
+def store_process(
+    tmp: Path, port: int, fault: str = "", **env: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``llmobs store serve`` as a real process (``fault``: see faulty_store.py); once ready."""
     environ = {**os.environ, "LLMOBS_STORE_CONTENT_GRACE_S": "1", **env}
+    if fault:
+        environ["LLMOBS_TEST_FAULT"] = fault
+    launcher = (
+        [str(Path(__file__).with_name("faulty_store.py"))] if fault else ["-m", "llmobs_cli.main"]
+    )
     log = open(tmp / f"store-{port}-{time.monotonic_ns()}.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "llmobs_cli.main",
+            *launcher,
             "store",
             "serve",
             "--port",
@@ -197,3 +205,91 @@ def test_unreachable_clickhouse_then_recovered_loses_nothing(tmp_path: Path) -> 
             # The http:// path serves the whole API, merged content included.
             trace_id = listed["items"][0]["trace_id"]
             assert len(store.get(f"/api/v1/traces/{trace_id}")["spans"]) == 20
+
+
+def traced_request(spans: int, poison: str = "") -> tuple[bytes, set[str], str]:
+    """One export of ``spans`` chat spans in one trace (one named ``poison`` when given)."""
+    items = [otlp.span(f"s{i}", gen_ai__operation__name="chat") for i in range(spans)]
+    trace_id = bytes(items[0].trace_id)
+    for item in items:
+        item.trace_id = trace_id
+    if poison:
+        items[len(items) // 2].name = poison
+        items[len(items) // 2].attributes.append(
+            otlp.kv("gen_ai.response.finish_reasons", "[" * 50000)
+        )
+    keys = {bytes(i.span_id).hex() for i in items}
+    return otlp.traces(*items), keys, trace_id.hex()
+
+
+def dead_lettered_spans(url: str) -> set[str]:
+    listed = httpx.get(f"{url}/api/v1/dead-letters", params={"limit": 1000}, timeout=10).json()
+    return {i["span_id"] for i in listed["items"] if i["signal"] == "traces" and i["items"]}
+
+
+FAULTS = [
+    "kill_after_insert:3",  # mid-request: rows in ClickHouse, checkpoint not moved
+    "kill_before_commit:3",
+    "kill_after_commit:3",  # the checkpoint is inside the large request
+    "kill_after_dead_letter:1",  # dead letter stored, checkpoint not moved
+    "raise_in_insert:3",  # a writer bug, transient
+    "raise_in_merge",
+    "raise_in_normalise:victim",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", FAULTS)
+def test_no_acknowledged_span_is_lost_or_stored_twice_whatever_fails(
+    tmp_path: Path, fault: str
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    # A large request first (several batches of batch_rows), then small ones, some poisoned.
+    plan = [traced_request(200)] + [
+        traced_request(10, poison="poison" if n % 5 == 2 else "victim" if n % 5 == 4 else "")
+        for n in range(15)
+    ]
+    acknowledged: set[str] = set()
+    traces: set[str] = set()
+    env = {"LLMOBS_STORE_BATCH_ROWS": "40", "LLMOBS_STORE_BATCH_WAIT_S": "0.05"}
+    with store_process(tmp_path, port, fault=fault, **env) as proc:
+        for body, keys, trace_id in plan:
+            try:
+                response = otlp.post(url, "traces", body)
+            except httpx.TransportError:
+                break
+            if response.status_code == 200:
+                acknowledged |= keys
+                traces.add(trace_id)
+            if proc.poll() is not None:
+                break
+        if fault.startswith("kill"):
+            proc.wait(timeout=60)
+            assert proc.returncode == -signal.SIGKILL, "the fault must have fired"
+        else:
+            deadline = time.monotonic() + 60
+            while httpx.get(f"{url}/readyz").json()["spool_depth_bytes"] > 0:
+                assert time.monotonic() < deadline, "the writer stopped"
+                time.sleep(0.2)
+    assert acknowledged
+    with store_process(tmp_path, port, **env):
+        deadline = time.monotonic() + 90
+        while True:
+            stored, dead = stored_span_ids(url, traces), dead_lettered_spans(url)
+            if acknowledged <= stored | dead:
+                break
+            assert time.monotonic() < deadline, f"lost {len(acknowledged - stored - dead)}"
+            time.sleep(0.3)
+        assert not stored & dead
+        # Aggregates read without FINAL: every span stored exactly once.
+        overview = httpx.get(f"{url}/api/v1/overview").json()["totals"]
+        listed = httpx.get(f"{url}/api/v1/traces", params={"limit": 1000}).json()["items"]
+        counts = {t["trace_id"]: t["span_count"] for t in listed}
+        assert overview["requests"] == len(stored), (
+            counts,
+            (tmp_path / "spool").iterdir() and [p.name for p in tmp_path.glob("*.log")],
+        )
+        assert len(dead) == len(dead_lettered_spans(url))
+        if fault == "raise_in_normalise:victim":
+            assert len(dead) >= 3  # the poison spans and the victims (the store stays real)

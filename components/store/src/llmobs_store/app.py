@@ -15,8 +15,9 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from llmobs_semconv.pricing import PriceTable
-from llmobs_store import __version__, api, receivers
+from llmobs_store import __version__, api, dead_letter_routes, receivers
 from llmobs_store._responses import UNAUTHORISED
+from llmobs_store.deadletter import DeadLetters
 from llmobs_store.merge import ContentMerger
 from llmobs_store.normaliser import CachedPrices
 from llmobs_store.queries import Queries
@@ -73,6 +74,8 @@ def create_app(settings: StoreSettings) -> FastAPI:
             metrics=metrics,
             batch_rows=settings.batch_rows,
             batch_wait_s=settings.batch_wait_s,
+            dead_letters=DeadLetters(storage, settings.spool_dir, metrics),
+            record_limit=settings.dead_letter_record_bytes,
         )
         metrics.bind(lambda: spool.depth_bytes, lambda: merger.backlog)
         app.state.store = StoreState(settings, storage, spool, writer, Queries(storage), metrics)
@@ -113,6 +116,7 @@ def create_app(settings: StoreSettings) -> FastAPI:
         app.add_middleware(RumCors, allowed_origins=settings.rum_allowed_origins)
     app.include_router(receivers.router)
     app.include_router(api.router)
+    app.include_router(dead_letter_routes.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: the process is serving")
     async def healthz() -> dict[str, str]:

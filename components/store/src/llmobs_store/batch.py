@@ -1,23 +1,30 @@
 """Turn spooled OTLP requests into table rows: the pure half of the writer.
 
-A :class:`Batch` collects the rows of several requests per table, already encoded as
-``JSONEachRow`` lines: ClickHouse parses those in C++ far faster than a Python client can build
-its native format, and the same bytes work for chDB and for a server. The writer inserts a batch
-whole and only then moves the spool checkpoint.
+:func:`request_items` walks one request item by item (span, log record, data point) and yields
+each item's rows, already encoded as ``JSONEachRow`` lines (ClickHouse parses those in C++ far
+faster than a Python client can build its native format, and the same bytes work for chDB and
+for a server). Any exception while turning one item into rows makes that item a dead letter and
+nothing else: the rest of the request, and the requests after it, go on. Values are clamped into
+their column's range (``limits.py``) as rows are encoded. A :class:`Batch` collects the items of
+one insert; the writer fills it up to ``batch_rows`` rows, also inside one large request.
 """
 
+import base64
+import itertools
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as logs_service
-from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics_service
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace_service
+from google.protobuf import json_format
+from google.protobuf.message import Message
 
 from llmobs_semconv import attributes as A
 from llmobs_semconv import chunks
 from llmobs_semconv.pricing import PriceTable
+from llmobs_store import _wire
+from llmobs_store.deadletter import EXPIRED, NORMALISE, RECORD, DeadLetter, bounded, make_key
+from llmobs_store.limits import clamp_row, is_expired
 from llmobs_store.normaliser import (
     SPAN_COLUMNS,
     ContentRecord,
@@ -56,30 +63,51 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+ChunkKey = tuple[str, str, str, int, bool]
+_SIGNALS = {KIND_TRACES: "traces", KIND_LOGS: "logs", KIND_METRICS: "metrics"}
+
+
+@dataclass
+class Item:
+    """What one item of a request became: rows per table, or a dead letter."""
+
+    index: int
+    rows: list[tuple[str, str]] = field(default_factory=list)  # (table, JSONEachRow line)
+    span_key: str = ""
+    chunk_key: ChunkKey | None = None
+    dead: DeadLetter | None = None
+
+
 @dataclass
 class Batch:
-    """Rows per table, plus the chunk keys the merger must look at."""
+    """Rows per table, the dead letters of the normaliser, and what the merger must look at."""
 
     rows: dict[str, list[str]] = field(
         default_factory=lambda: {table: [] for table in TABLE_COLUMNS}
     )
-    chunk_keys: list[tuple[str, str, str, int, bool]] = field(default_factory=list)
+    chunk_keys: list[ChunkKey] = field(default_factory=list)
     span_keys: list[str] = field(default_factory=list)  # trace_id+span_id, parallel to spans
     spans: int = 0
+    dead: list[DeadLetter] = field(default_factory=list)
+    # The writer's insert progress, kept here so a retry resumes where it stopped: parts of a
+    # table still to insert (a refused part is split in two), and rows refused on their own.
+    parts: dict[str, list[list[str]]] = field(default_factory=dict)
+    refused: list[DeadLetter] = field(default_factory=list)
 
     @property
     def size(self) -> int:
-        return sum(len(rows) for rows in self.rows.values())
+        return sum(len(rows) for rows in self.rows.values()) + len(self.dead)
 
-    def add(self, kind: int, payload: bytes, prices: PriceTable) -> None:
-        """Decode one spooled request (always valid protobuf: it was parsed before spooling)."""
-        now = now_time()
-        if kind == KIND_TRACES:
-            self._add_traces(payload, prices, now)
-        elif kind == KIND_LOGS:
-            self._add_logs(payload, now)
-        elif kind == KIND_METRICS:
-            self._add_metrics(payload)
+    def add_item(self, item: Item) -> None:
+        for table, line in item.rows:
+            self.rows[table].append(line)
+        if item.span_key:
+            self.span_keys.append(item.span_key)
+            self.spans += 1
+        if item.chunk_key is not None:
+            self.chunk_keys.append(item.chunk_key)
+        if item.dead is not None:
+            self.dead.append(item.dead)
 
     def drop_spans(self, known: Callable[[str], bool]) -> int:
         """Remove span rows whose key ``known`` says are stored already; returns how many."""
@@ -95,62 +123,129 @@ class Batch:
         self.spans -= dropped
         return dropped
 
-    def add_content(self, record: ContentRecord, now: str) -> None:
-        self.rows["content"].append(content_row(record, now))
 
-    def _add_traces(self, payload: bytes, prices: PriceTable, now: str) -> None:
-        request = trace_service.ExportTraceServiceRequest.FromString(payload)
-        spans = self.rows["spans"]
-        for rs in request.resource_spans:
-            resource = ResourceInfo.of(key_values(rs.resource.attributes))
-            for ss in rs.scope_spans:
-                for span in ss.spans:
-                    if not valid_span_ids(span):
-                        continue
-                    result = normalise_span(span, resource, prices, now)
-                    spans.append(_line(result.row))
-                    self.span_keys.append(result.row["trace_id"] + result.row["span_id"])
-                    for record in result.content:
-                        self.add_content(record, now)
-                    self.spans += 1
+def request_items(
+    kind: int, payload: bytes, prices: PriceTable, *, origin: str, skip: int, record_limit: int
+) -> Iterator[Item]:
+    """Every item of one spooled request from index ``skip`` on, as rows or a dead letter.
 
-    def _add_logs(self, payload: bytes, now: str) -> None:
-        request = logs_service.ExportLogsServiceRequest.FromString(payload)
-        for rl in request.resource_logs:
-            resource = key_values(rl.resource.attributes)
-            resource_text = {k: as_text(v) for k, v in resource.items()}
-            service = str(resource.get(A.SERVICE_NAME, "unknown_service"))
-            for sl in rl.scope_logs:
-                for record in sl.log_records:
-                    attrs = key_values(record.attributes)
-                    if chunks.is_chunk(attrs, record.event_name):
-                        self._add_chunk(record, attrs, now)
-                        continue
-                    ts = record.time_unix_nano or record.observed_time_unix_nano
-                    body = record.body
-                    text = (
-                        body.string_value
-                        if body.WhichOneof("value") == "string_value"
-                        else as_text(_body_value(body))
-                    )
-                    self._row(
-                        "logs",
-                        LOG_COLUMNS,
-                        (
-                            ch_time(ts) if ts else now,
-                            record.trace_id.hex(),
-                            record.span_id.hex(),
-                            service,
-                            record.severity_text,
-                            min(record.severity_number, 255),
-                            record.event_name or str(attrs.get(chunks.EVENT_NAME_ATTRIBUTE, "")),
-                            text,
-                            {k: as_text(v) for k, v in attrs.items()},
-                            resource_text,
-                        ),
-                    )
+    ``origin`` names the request (its spool position) in dead-letter keys, so a replay writes
+    the same keys. Indices count every item, valid or not, so they are stable across replays.
+    """
+    walker = _Walker(kind, prices, now_time(), origin, record_limit)
+    try:
+        stream = _wire.request_leaves(kind, payload)
+        first = next(stream, None)
+    except Exception as exc:  # cannot happen for what accept() parsed; never stop on it
+        yield Item(skip, dead=walker.dead(RECORD, exc, base64.b64encode(payload).decode()))
+        return
+    if first is None:
+        return
+    leaves = itertools.chain([first], stream)
+    walk = {KIND_TRACES: walker.traces, KIND_LOGS: walker.logs, KIND_METRICS: walker.metrics}
+    last = skip - 1
+    try:
+        for item in walk[kind](leaves, skip):
+            last = item.index
+            yield item
+    except Exception as exc:  # the walk itself broke (not one item): keep the rest as bytes
+        record = base64.b64encode(payload).decode()
+        yield Item(last + 1, dead=walker.dead(RECORD, exc, f"from item {last + 1}: {record}"))
 
-    def _add_chunk(self, record: Any, attrs: Mapping[str, Any], now: str) -> None:
+
+@dataclass
+class _Walker:
+    kind: int
+    prices: PriceTable
+    now: str
+    origin: str
+    record_limit: int
+
+    def dead(self, category: str, exc: BaseException, record: str, index: int = -1) -> DeadLetter:
+        return DeadLetter(
+            key=make_key(self.origin, index),
+            signal=_SIGNALS.get(self.kind, "traces"),
+            category=category,
+            reason=f"{type(exc).__name__}: {str(exc)[:500]}",
+            table_name="",
+            trace_id="",
+            span_id="",
+            items=1 if index >= 0 else 0,
+            record=bounded(record, self.record_limit),
+        )
+
+    def _failed(self, index: int, exc: BaseException, message: Message, ids: Any) -> Item:
+        letter = self.dead(NORMALISE, exc, _message_text(message), index)
+        trace_id, span_id = bytes(ids.trace_id).hex(), bytes(ids.span_id).hex()
+        letter = DeadLetter(**{**letter.__dict__, "trace_id": trace_id, "span_id": span_id})
+        return Item(index, dead=letter)
+
+    def traces(self, leaves: _wire.Leaves, skip: int) -> Iterator[Item]:
+        group = -1
+        resource: ResourceInfo | None = None
+        problem: BaseException | None = None
+        for index, (in_group, resource_message, span) in enumerate(leaves):
+            if index < skip:
+                continue
+            if in_group != group:
+                group, resource, problem = in_group, None, None
+                try:
+                    resource = ResourceInfo.of(key_values(resource_message.attributes))
+                except Exception as exc:  # every span of this resource fails with it
+                    problem = exc
+            if not valid_span_ids(span):
+                yield Item(index)  # rejected (partial_success) when it was accepted
+                continue
+            try:
+                if problem is not None or resource is None:
+                    raise RuntimeError(f"resource of the span: {problem!r}")
+                yield self._span(index, span, resource)
+            except Exception as exc:
+                yield self._failed(index, exc, span, span)
+
+    def _span(self, index: int, span: Any, resource: ResourceInfo) -> Item:
+        result = normalise_span(span, resource, self.prices, self.now)
+        if self._expired(index, "spans", result.row):
+            return self._expired_item(index, "spans", result.row)
+        rows = [("spans", encode("spans", result.row))]
+        rows += [("content", content_row(record, self.now)) for record in result.content]
+        return Item(index, rows, span_key=result.row["trace_id"] + result.row["span_id"])
+
+    def logs(self, leaves: _wire.Leaves, skip: int) -> Iterator[Item]:
+        for index, (_, resource_message, record) in enumerate(leaves):
+            if index < skip:
+                continue
+            try:
+                yield self._log(index, record, _plain_resource(resource_message))
+            except Exception as exc:
+                yield self._failed(index, exc, record, record)
+
+    def _log(self, index: int, record: Any, resource: tuple[str, dict[str, str]]) -> Item:
+        attrs = key_values(record.attributes)
+        if chunks.is_chunk(attrs, record.event_name):
+            return self._chunk(index, record, attrs)
+        ts = record.time_unix_nano or record.observed_time_unix_nano
+        body = record.body
+        text = (
+            body.string_value
+            if body.WhichOneof("value") == "string_value"
+            else as_text(_body_value(body))
+        )
+        values = (
+            ch_time(ts) if ts else self.now,
+            record.trace_id.hex(),
+            record.span_id.hex(),
+            resource[0],
+            record.severity_text,
+            record.severity_number,
+            record.event_name or str(attrs.get(chunks.EVENT_NAME_ATTRIBUTE, "")),
+            text,
+            {k: as_text(v) for k, v in attrs.items()},
+            resource[1],
+        )
+        return self._item(index, "logs", LOG_COLUMNS, values)
+
+    def _chunk(self, index: int, record: Any, attrs: Mapping[str, Any]) -> Item:
         body = (
             record.body.string_value if record.body.WhichOneof("value") == "string_value" else None
         )
@@ -159,59 +254,101 @@ class Batch:
                 record.trace_id.hex(), record.span_id.hex(), attrs, body
             )
         except ValueError:
-            return  # counted as rejected when the request was accepted
-        self._row(
-            "content_chunks",
-            CHUNK_COLUMNS,
-            (
-                piece.trace_id,
-                piece.span_id,
-                piece.role,
-                piece.seq,
-                int(piece.last),
-                piece.format,
-                piece.text,
-                piece.redacted,
-                now,
-            ),
-        )
-        self.chunk_keys.append((piece.trace_id, piece.span_id, piece.role, piece.seq, piece.last))
+            return Item(index)  # counted as rejected when the request was accepted
+        values = (
+            piece.trace_id, piece.span_id, piece.role, piece.seq, int(piece.last), piece.format,
+            piece.text, piece.redacted, self.now,
+        )  # fmt: skip
+        key = (piece.trace_id, piece.span_id, piece.role, piece.seq, piece.last)
+        return Item(index, [("content_chunks", _row("content_chunks", CHUNK_COLUMNS, values))],
+                    chunk_key=key)  # fmt: skip
 
-    def _row(self, table: str, columns: tuple[str, ...], values: tuple[Any, ...]) -> None:
-        self.rows[table].append(_line(dict(zip(columns, values, strict=True))))
+    def metrics(self, leaves: _wire.Leaves, skip: int) -> Iterator[Item]:
+        index = -1
+        for _, resource_message, metric in leaves:
+            which = metric.WhichOneof("data")
+            if which is None:
+                continue
+            for point in getattr(metric, which).data_points:
+                index += 1
+                if index < skip:
+                    continue
+                try:
+                    resource = _plain_resource(resource_message)
+                    yield self._point(index, resource, metric, which, point)
+                except Exception as exc:
+                    yield self._failed(index, exc, point, _NO_IDS)
 
-    def _add_metrics(self, payload: bytes) -> None:
-        request = metrics_service.ExportMetricsServiceRequest.FromString(payload)
-        for rm in request.resource_metrics:
-            resource = key_values(rm.resource.attributes)
-            resource_text = {k: as_text(v) for k, v in resource.items()}
-            service = str(resource.get(A.SERVICE_NAME, "unknown_service"))
-            for sm in rm.scope_metrics:
-                for metric in sm.metrics:
-                    which = metric.WhichOneof("data")
-                    if which is None:
-                        continue
-                    for point in getattr(metric, which).data_points:
-                        attrs = {k: as_text(v) for k, v in key_values(point.attributes).items()}
-                        value, count, total, bounds, counts = _point_values(which, point)
-                        self._row(
-                            "metric_points",
-                            METRIC_COLUMNS,
-                            (
-                                ch_time(point.time_unix_nano),
-                                metric.name,
-                                which,
-                                metric.unit,
-                                service,
-                                attrs,
-                                resource_text,
-                                value,
-                                count,
-                                total,
-                                bounds,
-                                counts,
-                            ),
-                        )
+    def _point(
+        self, index: int, resource: tuple[str, dict[str, str]], metric: Any, which: str, point: Any
+    ) -> Item:
+        attrs = {k: as_text(v) for k, v in key_values(point.attributes).items()}
+        value, count, total, bounds, counts = _point_values(which, point)
+        values = (
+            ch_time(point.time_unix_nano), metric.name, which, metric.unit,
+            resource[0], attrs, resource[1], value, count, total, bounds, counts,
+        )  # fmt: skip
+        return self._item(index, "metric_points", METRIC_COLUMNS, values)
+
+    def _item(
+        self, index: int, table: str, columns: tuple[str, ...], values: tuple[Any, ...]
+    ) -> Item:
+        row = dict(zip(columns, values, strict=True))
+        if self._expired(index, table, row):
+            return self._expired_item(index, table, row)
+        return Item(index, [(table, encode(table, row))])
+
+    def _expired(self, index: int, table: str, row: dict[str, Any]) -> bool:
+        return is_expired(table, row, int(self.now.partition(".")[0]))
+
+    def _expired_item(self, index: int, table: str, row: dict[str, Any]) -> Item:
+        # Stored, it would vanish at insert (ClickHouse applies the TTL): say so instead.
+        reason = ValueError(f"{table} row older than the retention (TTL) when it arrived")
+        letter = self.dead(EXPIRED, reason, _line(row), index)
+        ids = {"trace_id": str(row.get("trace_id", "")), "span_id": str(row.get("span_id", ""))}
+        return Item(index, dead=DeadLetter(**{**letter.__dict__, **ids}))
+
+
+_RESOURCES: dict[int, tuple[Any, tuple[str, dict[str, str]]]] = {}
+
+
+def _plain_resource(message: Any) -> tuple[str, dict[str, str]]:
+    """(service, attributes as text) of a log/metric resource, computed once per message."""
+    cached = _RESOURCES.get(id(message))
+    if cached is not None and cached[0] is message:
+        return cached[1]
+    values = key_values(message.attributes)
+    found = (
+        str(values.get(A.SERVICE_NAME, "unknown_service")),
+        {k: as_text(v) for k, v in values.items()},
+    )
+    _RESOURCES.clear()  # one resource at a time: the walk visits them in order
+    _RESOURCES[id(message)] = (message, found)
+    return found
+
+
+class _NoIds:
+    trace_id = b""
+    span_id = b""
+
+
+_NO_IDS = _NoIds()
+
+
+def _message_text(message: Message) -> str:
+    try:
+        return str(json_format.MessageToJson(message, indent=None))
+    except Exception:  # e.g. too deep for JSON: keep the bytes
+        return base64.b64encode(message.SerializeToString()).decode()
+
+
+def _row(table: str, columns: tuple[str, ...], values: tuple[Any, ...]) -> str:
+    return encode(table, dict(zip(columns, values, strict=True)))
+
+
+def encode(table: str, row: dict[str, Any]) -> str:
+    """One row as a JSONEachRow line, its values clamped into their columns' ranges."""
+    return _line(clamp_row(table, row))
 
 
 def _point_values(which: str, point: Any) -> tuple[float, int, float, list[float], list[int]]:
@@ -236,7 +373,7 @@ def content_row(record: ContentRecord, now: str) -> str:
     """One ``content`` row as a JSONEachRow line."""
     values = (
         record.trace_id, record.span_id, record.role, record.format, record.text,
-        int(record.complete), record.chunks, len(record.text.encode("utf-8")), record.redacted,
-        now,
+        int(record.complete), record.chunks, len(record.text.encode("utf-8", "replace")),
+        record.redacted, now,
     )  # fmt: skip
-    return _line(dict(zip(CONTENT_COLUMNS, values, strict=True)))
+    return _row("content", CONTENT_COLUMNS, values)

@@ -71,7 +71,10 @@ class ContentMerger:
 
     def merge_due(self) -> int:
         """Assemble and insert every due set; returns how many records were written."""
-        keys = self.due()
+        return self.merge_keys(self.due())
+
+    def merge_keys(self, keys: list[Key]) -> int:
+        """Assemble and insert the sets ``keys``; returns how many records were written."""
         written = 0
         for start in range(0, len(keys), _MAX_KEYS_PER_QUERY):
             part = keys[start : start + _MAX_KEYS_PER_QUERY]

@@ -106,8 +106,9 @@ def as_text(value: Any) -> str:
 
 
 def ch_time(ns: int) -> str:
-    """A unix-nanosecond time as ClickHouse reads DateTime64(6) from JSON: ``sec.micro``."""
-    return f"{ns // 1_000_000_000}.{(ns // 1000) % 1_000_000:06d}"
+    """A unix-ns time as ClickHouse reads DateTime64(6) from JSON: ``sec.micro``, ten digits of
+    seconds (a shorter string, a time before 2001-09-09, is read as a date and refused)."""
+    return f"{ns // 1_000_000_000:010d}.{(ns // 1000) % 1_000_000:06d}"
 
 
 def now_time() -> str:

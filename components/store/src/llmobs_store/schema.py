@@ -166,6 +166,7 @@ TTL_COLUMNS: dict[str, str] = {
     "content_chunks": "received_at",
     "logs": "time",
     "metric_points": "time",
+    "dead_letters": "time",
 }
 
 

@@ -45,6 +45,13 @@ class StoreSettings(BaseSettings):
     spool_fsync: bool = Field(True, description="fsync every acknowledged request (durability).")
     batch_rows: int = Field(20000, ge=1, description="Rows per ClickHouse insert, at most.")
     batch_wait_s: float = Field(0.5, gt=0, description="Longest wait to fill an insert batch.")
+    dead_letter_record_bytes: int = Field(
+        64 * 1024,
+        ge=256,
+        le=16 * 1024**2,
+        description="Largest piece of a dead-lettered row or record kept with it, bytes "
+        "(the rest is cut, marked as cut).",
+    )
     max_inflight_requests: int = Field(
         64, ge=1, description="Concurrent ingest requests above which ingest answers 429."
     )

@@ -22,19 +22,31 @@ _SUFFIX = ".wal"
 
 @dataclass(frozen=True, order=True)
 class Position:
-    """A place in the spool: segment number and byte offset in it."""
+    """A place in the spool: segment number, byte offset, and items done of the record there.
+
+    ``item`` > 0 means the first ``item`` items (spans, log records, points) of the record that
+    starts at ``offset`` are stored already: the writer inserts one large request in several
+    batches and commits after each, so a replay resumes inside the request and stores nothing
+    twice.
+    """
 
     segment: int
     offset: int
+    item: int = 0
 
 
 @dataclass(frozen=True)
 class Record:
-    """One spooled request: its kind (see ``writer.KIND_*``), payload and where it ends."""
+    """One spooled request: its kind (see ``otlp.KIND_*``), payload, where it starts and ends.
+
+    ``skip``: items of it already stored (the checkpoint was inside it).
+    """
 
     kind: int
     payload: bytes
     end: Position
+    start: Position = Position(0, 0)
+    skip: int = 0
 
 
 class SpoolFull(Exception):
@@ -102,6 +114,8 @@ class Spool:
         records: list[Record] = []
         total = 0
         cursor = self._cursor
+        skip = cursor.item
+        cursor = Position(cursor.segment, cursor.offset)
         while cursor < end and total < max_bytes:
             if cursor.segment < end.segment and cursor.offset >= self._sizes.get(cursor.segment, 0):
                 cursor = Position(cursor.segment + 1, 0)
@@ -115,8 +129,10 @@ class Spool:
                     payload = fh.read(length)
                     if zlib.crc32(payload) != crc:
                         raise OSError(f"spool segment {cursor.segment} corrupt at {cursor.offset}")
+                    start = cursor
                     cursor = Position(cursor.segment, cursor.offset + _HEADER.size + length)
-                    records.append(Record(kind, payload, cursor))
+                    records.append(Record(kind, payload, cursor, start, skip))
+                    skip = 0
                     total += length
         self._cursor = cursor
         return records
@@ -128,7 +144,8 @@ class Spool:
     def commit(self, position: Position) -> None:
         """Everything up to ``position`` is in ClickHouse: persist it, drop consumed segments."""
         tmp = self.dir / "checkpoint.tmp"
-        tmp.write_text(json.dumps({"segment": position.segment, "offset": position.offset}))
+        doc = {"segment": position.segment, "offset": position.offset, "item": position.item}
+        tmp.write_text(json.dumps(doc))
         if self.fsync:
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
@@ -165,7 +182,7 @@ class Spool:
         if not path.exists():
             return Position(1, 0)
         doc = json.loads(path.read_text())
-        return Position(int(doc["segment"]), int(doc["offset"]))
+        return Position(int(doc["segment"]), int(doc["offset"]), int(doc.get("item", 0)))
 
     def _repair(self, number: int) -> None:
         """Cut a torn tail (an unacknowledged write interrupted by a crash) off a segment."""

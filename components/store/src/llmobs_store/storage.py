@@ -8,6 +8,7 @@ writer thread and the query handlers.
 """
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -24,6 +25,38 @@ log = logging.getLogger(__name__)
 
 class StorageUnavailable(Exception):
     """ClickHouse could not be reached or refused the operation (retry later)."""
+
+
+class DataRejected(Exception):
+    """ClickHouse answered, and refused the data itself: retrying the same rows cannot help."""
+
+    def __init__(self, message: str, code: int = 0) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+#: "Too many partitions for single INSERT block" (rows over many days: split the batch), but
+#: also "too many parts" (merges behind: retry). A single row is never the first.
+TOO_MANY_PARTS = 252
+
+
+# ClickHouse error codes that mean "this data", not "this server": a value that does not parse
+# or fit its column. Anything else (connection refused, timeouts, memory, too many parts) is
+# StorageUnavailable and retried as it is.
+_DATA_ERROR_CODES = frozenset(
+    {6, 25, 26, 27, 32, 38, 41, 53, 69, 70, 72, 117, 131, 252, 321, 349, 407, 1001}
+)
+_CODE = re.compile(r"Code: (\d+)")
+
+
+def data_error_code(exc: BaseException) -> int | None:
+    """The code when ``exc`` from an insert is ClickHouse refusing the rows, else None."""
+    if isinstance(exc, UnicodeError):
+        return 0
+    match = _CODE.search(str(exc))
+    if match is not None and int(match.group(1)) in _DATA_ERROR_CODES:
+        return int(match.group(1))
+    return None
 
 
 def parse_dsn(
@@ -108,7 +141,11 @@ class Storage:
             return False
 
     def insert(self, table: str, lines: Sequence[str]) -> None:
-        """Insert JSONEachRow lines; raises StorageUnavailable so the caller keeps and retries."""
+        """Insert JSONEachRow lines.
+
+        Raises DataRejected when ClickHouse refuses the rows themselves (the caller bisects),
+        StorageUnavailable otherwise (the caller keeps the rows and retries).
+        """
         if not lines:
             return
         client = self._connect()
@@ -119,6 +156,9 @@ class Storage:
                 fmt="JSONEachRow",
             )
         except Exception as exc:
+            code = data_error_code(exc)
+            if code is not None:
+                raise DataRejected(_describe(exc), code) from exc
             self._drop_if_remote(exc)
             raise StorageUnavailable(_describe(exc)) from exc
 

@@ -50,6 +50,13 @@ class StoreMetrics:
             "Spans not stored again: already stored (client retries, a replayed spool batch).",
             registry=r,
         )
+        self.dead_lettered = Counter(
+            "llmobs_store_dead_lettered",
+            "Acknowledged items (spans, log records, points) not stored but dead-lettered, "
+            "by signal and reason category (see GET /api/v1/dead-letters for the error text).",
+            ["signal", "reason"],
+            registry=r,
+        )
         self.merge_backlog = Gauge(
             "llmobs_store_merge_backlog", "Content chunk sets waiting to be merged.", registry=r
         )

@@ -1,47 +1,62 @@
 """The writer: spool → normalise → batched inserts → checkpoint, and the content merge.
 
 Two threads form a pipeline so that Python work and ClickHouse work overlap: the *normaliser*
-reads the spool in order and turns requests into a :class:`Batch`; the *inserter* (the only
-thread that writes to ClickHouse) drops spans already stored, inserts the batch, and only then
-moves the spool checkpoint past it. One batch waits between them at most, so memory stays
-bounded. When ClickHouse is slow or down the inserter retries the same batch with backoff while
-the receivers keep acknowledging into the spool; after a crash the spool replays from the
-checkpoint, in arrival order.
+reads the spool in order and turns requests, item by item, into a :class:`Batch` of at most
+``batch_rows`` rows (a large request spans several batches); the *inserter* (the only thread
+that writes to ClickHouse) drops spans already stored, inserts the batch, dead-letters what
+could not be stored, and only then moves the spool checkpoint past it (to a position inside a
+request when the batch ended there). One batch waits between them at most, so memory stays
+bounded. When ClickHouse is unreachable the inserter retries the same batch with backoff while
+the receivers keep acknowledging into the spool; when it refuses the data itself the batch is
+bisected until the refused rows are alone, and those become dead letters. After a crash the
+spool replays from the checkpoint, in arrival order.
 """
 
 import logging
 import queue
+import re
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 
 from llmobs_semconv.pricing import PriceTable
-from llmobs_store.batch import Batch
+from llmobs_store import limits
+from llmobs_store.batch import Batch, Item, request_items
+from llmobs_store.deadletter import REFUSED, DeadLetter, DeadLetters, make_key, refused_row
 from llmobs_store.merge import ContentMerger
-from llmobs_store.spool import Position, Spool
-from llmobs_store.storage import Storage, StorageUnavailable
+from llmobs_store.spool import Position, Record, Spool
+from llmobs_store.storage import TOO_MANY_PARTS, DataRejected, Storage, StorageUnavailable
 from llmobs_store.telemetry import StoreMetrics
 
 log = logging.getLogger(__name__)
 _READ_BYTES = 8 * 1024 * 1024
 _MAX_BACKOFF_S = 5.0
-_RECENT_SPANS = 500_000
+# Client retries come back within seconds: 200k spans is a window of minutes at a high rate, and
+# as integers (not 48-character strings) it costs ~20 MiB rather than ~75 MiB at 500k.
+_RECENT_SPANS = 200_000
 _IDLE_TICK_S = 0.2
+# Arrival times differ between a batch and its replay; a refused row's key leaves them out.
+_TIMES = re.compile(r'"\d{10}\.\d{3,6}"')
 
 
 class RecentKeys:
-    """The last ``capacity`` span keys inserted: a retried export is dropped, not stored twice."""
+    """The last ``capacity`` span keys inserted: a retried export is dropped, not stored twice.
+
+    Keys are trace_id+span_id in hex; they are kept as the integers they spell (exact, smaller).
+    """
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._keys: set[str] = set()
-        self._order: deque[str] = deque()
+        self._keys: set[int] = set()
+        self._order: deque[int] = deque()
 
     def __contains__(self, key: object) -> bool:
-        return key in self._keys
+        return isinstance(key, str) and int(key, 16) in self._keys
 
     def add_all(self, keys: list[str]) -> None:
-        for key in keys:
+        for text in keys:
+            key = int(text, 16)
             if key not in self._keys:
                 self._keys.add(key)
                 self._order.append(key)
@@ -62,14 +77,19 @@ class Writer:
         metrics: StoreMetrics,
         batch_rows: int,
         batch_wait_s: float,
+        dead_letters: DeadLetters,
+        record_limit: int = 64 * 1024,
     ) -> None:
         self.storage = storage
+        limits.use_target(storage.target)
         self.spool = spool
         self.merger = merger
         self.prices = prices
         self.metrics = metrics
         self.batch_rows = batch_rows
         self.batch_wait_s = batch_wait_s
+        self.dead_letters = dead_letters
+        self.record_limit = record_limit
         self._stop = threading.Event()
         self._batches: queue.Queue[tuple[Batch, Position]] = queue.Queue(maxsize=1)
         self._threads = [
@@ -80,10 +100,15 @@ class Writer:
         self.recovered = False
         self._merge_retry_at = 0.0
         self.recent = RecentKeys(_RECENT_SPANS)
-        # The first batch after a start may replay one that was inserted just before a crash
-        # (the checkpoint had not moved yet): look its spans up before inserting them.
-        self._check_replay = True
+        # What is spooled at start may replay batches inserted just before a crash (the
+        # checkpoint had not moved yet): look their spans up before inserting them.
+        self._replay_until = spool.end
         self.duplicates_dropped = 0
+        # The normaliser's place: records read but not walked yet, and the one being walked.
+        self._records: deque[Record] = deque()
+        self._record: Record | None = None
+        self._items: Iterator[Item] | None = None
+        self._done = 0
 
     def start(self) -> None:
         for thread in self._threads:
@@ -104,7 +129,8 @@ class Writer:
             try:
                 prepared = self._collect()
             except Exception:
-                # A bug must not kill ingest silently: the data stays spooled; read it again.
+                # Items are isolated in batch.py, so this is the spool itself failing (read()
+                # raises before its cursor moves): log it, wait, and read on from there.
                 log.exception("normalising a spooled batch failed; retrying")
                 self._stop.wait(_MAX_BACKOFF_S)
                 continue
@@ -118,17 +144,44 @@ class Writer:
                     continue
 
     def _collect(self) -> tuple[Batch, Position] | None:
+        """The next batch: whole requests, or part of one, up to ``batch_rows`` rows."""
         batch = Batch()
         end: Position | None = None
         deadline = time.monotonic() + self.batch_wait_s
         while batch.size < self.batch_rows and not self._stop.is_set():
-            wait = max(deadline - time.monotonic(), 0.0)
-            records = self.spool.read(_READ_BYTES, wait_s=wait if end is None else 0.0)
-            for record in records:
-                batch.add(record.kind, record.payload, self.prices)
-                end = record.end
-            if not records and (end is not None or time.monotonic() >= deadline):
-                break
+            if self._items is None:
+                if not self._records:
+                    wait = max(deadline - time.monotonic(), 0.0)
+                    found = self.spool.read(_READ_BYTES, wait_s=wait if end is None else 0.0)
+                    if not found:
+                        if end is not None or time.monotonic() >= deadline:
+                            break
+                        continue
+                    self._records.extend(found)
+                record = self._record = self._records.popleft()
+                origin = f"{record.start.segment}:{record.start.offset}"
+                self._items = request_items(
+                    record.kind,
+                    record.payload,
+                    self.prices,
+                    origin=origin,
+                    skip=record.skip,
+                    record_limit=self.record_limit,
+                )
+                self._done = record.skip
+            assert self._record is not None
+            exhausted = True
+            for item in self._items:
+                batch.add_item(item)
+                self._done = item.index + 1
+                if batch.size >= self.batch_rows:
+                    exhausted = False
+                    break
+            if exhausted:
+                end, self._items = self._record.end, None
+            else:
+                start = self._record.start
+                end = Position(start.segment, start.offset, self._done)
         return None if end is None else (batch, end)
 
     # ---------------------------------------------------------------- inserter thread
@@ -146,7 +199,7 @@ class Writer:
                 if pending is not None:
                     self._store(*pending)
                     pending = None
-                if self.merger.due() and time.monotonic() >= self._merge_retry_at:
+                if time.monotonic() >= self._merge_retry_at and self.merger.due():
                     self._merge()
                 backoff = 0.1
             except StorageUnavailable as exc:
@@ -173,20 +226,43 @@ class Writer:
         self._drop_duplicates(batch)
         started = time.perf_counter()
         for table, rows in batch.rows.items():
-            if rows:
-                self.storage.insert(table, rows)
-                self.metrics.rows_inserted.labels(table).inc(len(rows))
+            if rows or table in batch.parts:
+                self._insert_table(batch, table)
                 # Done: a retry after a later table failed must not insert these again.
                 batch.rows[table] = []
                 if table == "spans":
                     self.recent.add_all(batch.span_keys)
         self.metrics.insert_seconds.observe(time.perf_counter() - started)
+        # Stored or dead-lettered, each item: only now may the checkpoint move past them.
+        self.dead_letters.store(batch.dead + batch.refused)
+        batch.dead, batch.refused = [], []
         self.spool.commit(end)
         self.merger.observe(batch.chunk_keys)
 
+    def _insert_table(self, batch: Batch, table: str) -> None:
+        """Insert a table's rows; bisect a part ClickHouse refuses until the bad rows are alone."""
+        parts = batch.parts.setdefault(table, [batch.rows[table]])
+        while parts:
+            part = parts[0]
+            try:
+                self.storage.insert(table, part)
+            except DataRejected as exc:
+                if len(part) == 1 and exc.code == TOO_MANY_PARTS:
+                    raise StorageUnavailable(str(exc)) from exc  # overloaded, not this row
+                if len(part) > 1:
+                    middle = len(part) // 2
+                    parts[0:1] = [part[:middle], part[middle:]]
+                    continue
+                key = make_key("refused", table, _TIMES.sub("", part[0]))
+                batch.refused.append(refused_row(table, part[0], str(exc), key, self.record_limit))
+            else:
+                self.metrics.rows_inserted.labels(table).inc(len(part))
+            parts.pop(0)
+        del batch.parts[table]
+
     def _drop_duplicates(self, batch: Batch) -> None:
         stored: set[str] = set()
-        if self._check_replay and batch.span_keys:
+        if self.spool.checkpoint < self._replay_until and batch.span_keys:
             rows = self.storage.query(
                 f"SELECT concat(trace_id, span_id) AS key FROM {self.storage.database}.spans "  # noqa: S608
                 "WHERE trace_id IN {traces:Array(String)} AND concat(trace_id, span_id) "
@@ -194,7 +270,6 @@ class Writer:
                 {"traces": sorted({k[:32] for k in batch.span_keys}), "keys": batch.span_keys},
             )
             stored = {row["key"] for row in rows}
-        self._check_replay = False
         dropped = batch.drop_spans(lambda key: key in self.recent or key in stored)
         self.duplicates_dropped += dropped
         if dropped:
@@ -205,11 +280,34 @@ class Writer:
         # and are retried a little later.
         before_incomplete = self.merger.incomplete_total
         try:
-            written = self.merger.merge_due()
-        except StorageUnavailable as exc:
+            try:
+                written = self.merger.merge_due()
+            except DataRejected:
+                written = self._merge_one_by_one()
+        except Exception as exc:  # unreachable, or a bug: the pieces stay stored either way
             log.warning("content merge failed, will retry: %s", exc)
             self._merge_retry_at = time.monotonic() + 2.0
             return
         incomplete = self.merger.incomplete_total - before_incomplete
+        self._count_merged(written, incomplete)
+
+    def _count_merged(self, written: int, incomplete: int) -> None:
         self.metrics.content_merged.labels("true").inc(written - incomplete)
         self.metrics.content_merged.labels("false").inc(incomplete)
+
+    def _merge_one_by_one(self) -> int:
+        """A merged record ClickHouse refuses must not hold up the other sets: isolate it."""
+        written = 0
+        for key in self.merger.due():
+            try:
+                written += self.merger.merge_keys([key])
+            except DataRejected as exc:
+                # The pieces stay in content_chunks; only the merged record is missing.
+                self.merger.open.pop(key, None)
+                letter = DeadLetter(
+                    key=make_key("merge", *key), signal="traces", category=REFUSED,
+                    reason=str(exc), table_name="content", trace_id=key[0], span_id=key[1],
+                    items=0, record=f"content set {key[2]} of {key[0]}/{key[1]}",
+                )  # fmt: skip
+                self.dead_letters.store([letter])
+        return written
