@@ -3,16 +3,20 @@
 Its own router (behind the query token like the rest of ``/api/v1``), included by the app.
 """
 
-from typing import Annotated, Any
+from typing import Any
 
 import anyio
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 
+from llmobs_store._responses import QUERY
+from llmobs_store.api import Limit, Offset
 from llmobs_store.security import require_query
 from llmobs_store.state import StoreState
 from llmobs_store.storage import StorageUnavailable
 
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_query)], tags=["query"])
+router = APIRouter(
+    prefix="/api/v1", dependencies=[Depends(require_query)], tags=["query"], responses=QUERY
+)
 
 _COLUMNS = (
     "toUnixTimestamp64Milli(time) AS time_ms, signal, category, reason, table_name, "
@@ -53,8 +57,8 @@ def _page(state: StoreState, limit: int, offset: int) -> dict[str, Any]:
 )
 async def dead_letters(
     request: Request,
-    limit: Annotated[int, Query(ge=1, le=1000, description="Page size.")] = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000, description="Rows to skip.")] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     state: StoreState = request.app.state.store
     try:
