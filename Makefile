@@ -79,9 +79,10 @@ ui:
 	@cp components/store/ui/node_modules/echarts/NOTICE $(UI_VENDOR)/ECHARTS-NOTICE
 
 bench-gateway:
-	$(call say,gateway benchmark: direct vs llmobs gateway vs LiteLLM proxy (a few minutes))
+	$(call say,gateway benchmark: direct vs llmobs gateway vs LiteLLM and Portkey (6-8 minutes; run alone))
 	@nice $(RUN) python benchmarks/gateway/bench_gateway.py $(BENCH_ARGS)
 	@$(RUN) python benchmarks/gateway/chart.py .bench/gateway-results.json .bench/gateway-added-ttft.svg
+	@$(RUN) python benchmarks/gateway/render_table.py .bench/gateway-results.json
 
 # Soak: the demo stack for SOAK_DURATION seconds under load, with store kill -9s, upstream outages
 # and a poison record a minute; checks acknowledged = stored + dead-lettered (not in `make test`).

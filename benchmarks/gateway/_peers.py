@@ -91,15 +91,19 @@ def litellm_version() -> str:
     return subprocess.run([python, "-c", code], capture_output=True, text=True).stdout.strip()
 
 
-def litellm_config(upstream: str, model: str, key: str) -> Path:
+def litellm_config(upstream: str, models: list[str], key: str) -> Path:
     path = BENCH_DIR / "litellm-config.yaml"
-    path.write_text(
-        "model_list:\n"
+    entries = "".join(
         f"  - model_name: {model}\n"
         "    litellm_params:\n"
         f"      model: openai/{model}\n"
         f"      api_base: {upstream}/v1\n"
         "      api_key: sk-upstream\n"
+        for model in models
+    )
+    path.write_text(
+        "model_list:\n"
+        f"{entries}"
         "general_settings:\n"
         f"  master_key: {key}\n"
         "  disable_spend_logs: true\n"
@@ -192,13 +196,10 @@ def _sim_requests(upstream: str) -> float:
     )
 
 
-def check_routes(
-    name: str, url: str, *, upstream: str, headers: dict[str, str], body: bytes, tokens: int
-) -> str:
-    """One streamed request through ``url``: it must reach the simulator and arrive in pieces."""
-    before = _sim_requests(upstream)
+def _stream_once(url: str, headers: dict[str, str], body: bytes) -> tuple[int, float, float]:
+    """(content events, seconds to the first with text, seconds to the last) of one stream."""
     started = time.perf_counter()
-    first = 0.0
+    first = last = 0.0
     events = 0
     with httpx.stream(
         "POST",
@@ -208,26 +209,56 @@ def check_routes(
         timeout=60,
     ) as answer:
         if answer.status_code != 200:
-            raise RuntimeError(f"{name}: HTTP {answer.status_code}: {answer.read()[:300]!r}")
+            raise RuntimeError(f"HTTP {answer.status_code}: {answer.read()[:300]!r}")
         for line in answer.iter_lines():
-            if line.startswith("data:") and '"content"' in line:
+            if line.startswith("data:") and '"content":"' in line and '"content":""' not in line:
                 events += 1
-                first = first or time.perf_counter() - started
-    total = time.perf_counter() - started
+                last = time.perf_counter() - started
+                first = first or last
+    return events, first, last
+
+
+def check_routes(
+    name: str, url: str, *, upstream: str, headers: dict[str, str], model: str, itl_s: float
+) -> None:
+    """Streamed requests through ``url`` must reach the simulator and arrive token by token.
+
+    ``model`` is a slow one (``itl_s`` between tokens, tens of ms), so that a relay which merely
+    coalesces events arriving a few ms apart still passes and one that buffers the stream does
+    not. One warm-up request (a cold process may bunch its first stream), then one of 20 tokens:
+    the simulator's request counter must move, and the text events must spread over at least half
+    the simulator's generation time.
+    """
+    tokens = 20
+    body = json.dumps(
+        {
+            "model": model,
+            "stream": True,
+            "max_tokens": tokens,
+            "messages": [{"role": "user", "content": "check"}],
+        }
+    ).encode()
+    try:
+        _stream_once(url, headers, body)
+        before = _sim_requests(upstream)
+        events, first, last = _stream_once(url, headers, body)
+    except (RuntimeError, httpx.HTTPError) as exc:
+        raise RuntimeError(f"{name}: the check request failed: {exc}") from exc
     # The simulator counts a request when it finishes; give its counter a moment.
     deadline = time.monotonic() + 5
     while (moved := _sim_requests(upstream) - before) < 1 and time.monotonic() < deadline:
         time.sleep(0.1)
     if moved < 1:
         raise RuntimeError(f"{name}: the request never reached the simulator")
-    if events < tokens // 2 or total - first < 0.002 * (tokens - 1) * 0.5:
+    spread = last - first
+    if events < tokens // 2 or spread < 0.5 * (tokens - 1) * itl_s:
         raise RuntimeError(
-            f"{name}: not streamed ({events} content events, first after {first * 1000:.1f} ms "
-            f"of {total * 1000:.1f} ms)"
+            f"{name}: not streamed ({events} text events within {spread * 1000:.1f} ms; the "
+            f"simulator spends {(tokens - 1) * itl_s * 1000:.0f} ms generating them)"
         )
-    return (
-        f"{name}: reaches the simulator, streams {events} content events (first after "
-        f"{first * 1000:.1f} ms of {total * 1000:.1f} ms)"
+    print(
+        f"  {name}: reaches the simulator and streams ({events} text events over "
+        f"{spread * 1000:.0f} ms, first after {first * 1000:.1f} ms)"
     )
 
 

@@ -40,6 +40,8 @@ import _peers
 
 BENCH_DIR = _peers.BENCH_DIR
 MODEL = "bench-model"
+#: A slow model on the same simulator, for the routing/streaming check before timing.
+CHECK_MODEL, CHECK_ITL_S = "check-model", 0.02
 #: The caller key every target gets; LiteLLM refuses to start without a (strong) master key.
 BENCH_KEY = "sk-bench-5f0c2a9e7d41b3c68e90a1f2d3c4b5a6"
 PROMPT = [{"role": "user", "content": "Give me a short answer about observability."}]
@@ -254,6 +256,8 @@ def main() -> None:
                     str(sim_port),
                     "--model",
                     f"{MODEL}:0.02:0.002",
+                    "--model",
+                    f"{CHECK_MODEL}:0.02:{CHECK_ITL_S}",
                     "--max-concurrent",
                     "1024",
                 ],
@@ -278,6 +282,8 @@ def main() -> None:
                     str(gw_port),
                     "--upstream",
                     f"{MODEL}={sim}/v1",
+                    "--upstream",
+                    f"{CHECK_MODEL}={sim}/v1",
                     "--otlp-endpoint",
                     sink,
                 ],
@@ -286,7 +292,7 @@ def main() -> None:
         )
         if not args.no_litellm:
             lite = f"http://127.0.0.1:{ll_port}"
-            config = _peers.litellm_config(sim, MODEL, BENCH_KEY)
+            config = _peers.litellm_config(sim, [MODEL, CHECK_MODEL], BENCH_KEY)
             command, env = _peers.litellm_command(ll_port, config, args.litellm_workers)
             stack.enter_context(
                 # Its workers import litellm (tens of seconds each on a busy machine).
@@ -302,16 +308,8 @@ def main() -> None:
             meta["portkey"] = {"version": _peers.portkey_version(), "processes": 1}
         for name, (url, headers) in targets.items():
             auth = {"authorization": f"Bearer {BENCH_KEY}", **headers}
-            print(
-                " ",
-                _peers.check_routes(
-                    name,
-                    url,
-                    upstream=sim,
-                    headers=auth,
-                    body=request_body(args.tokens),
-                    tokens=args.tokens,
-                ),
+            _peers.check_routes(
+                name, url, upstream=sim, headers=auth, model=CHECK_MODEL, itl_s=CHECK_ITL_S
             )
         results: list[Result] = []
         for concurrency, requests in levels.items():

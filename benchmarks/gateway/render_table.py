@@ -12,8 +12,10 @@ and ``<!-- gateway-peers:end -->`` markers in that file.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from pathlib import Path
+from typing import Any
 
 from chart import load_rows
 
@@ -95,8 +97,29 @@ def goals(rows: list[Row]) -> list[str]:
     return out
 
 
-def render(rows: list[Row]) -> str:
-    return "\n".join([*table(rows), "", *goals(rows)]) + "\n"
+def header(meta: dict[str, Any]) -> list[str]:
+    """One line about the run: when, where, how loaded, which peer versions."""
+    if not meta:
+        return []
+    load = "/".join(f"{v:.1f}" for v in meta.get("load_avg_before", [])[:1])
+    after = "/".join(f"{v:.1f}" for v in meta.get("load_avg_after", [])[:1])
+    litellm, portkey = meta.get("litellm") or {}, meta.get("portkey") or {}
+    parts = [
+        f"Run {meta.get('started', '?')}",
+        f"{meta.get('cores', '?')} cores",
+        f"1-min load average {load} before, {after} after",
+    ]
+    if litellm:
+        parts.append(f"LiteLLM {litellm.get('version')} ({litellm.get('workers')} workers)")
+    if portkey:
+        parts.append(f"Portkey {portkey.get('version')}")
+    if meta.get("quick"):
+        parts.append("**`--quick` smoke run on the shared machine: not the real figures**")
+    return ["; ".join(parts) + ".", ""]
+
+
+def render(rows: list[Row], meta: dict[str, Any] | None = None) -> str:
+    return "\n".join([*header(meta or {}), *table(rows), "", *goals(rows)]) + "\n"
 
 
 def main() -> None:
@@ -104,7 +127,8 @@ def main() -> None:
     parser.add_argument("results", type=Path)
     parser.add_argument("--docs", type=Path, help="Markdown file whose marked section to replace")
     args = parser.parse_args()
-    text = render(load_rows(args.results))
+    doc = json.loads(args.results.read_text())
+    text = render(load_rows(args.results), doc.get("meta") if isinstance(doc, dict) else None)
     print(text, end="")
     if args.docs:
         doc = args.docs.read_text()
