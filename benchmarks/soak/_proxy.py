@@ -109,6 +109,9 @@ class Proxy:
     async def __call__(
         self, scope: Message, receive: Callable[[], Awaitable[Message]], send: Send
     ) -> None:
+        if scope["type"] == "lifespan":
+            await self.lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
         body = bytearray()
@@ -130,9 +133,21 @@ class Proxy:
         else:
             await _answer(send, 404, b"not found", "text/plain")
 
+    async def lifespan(self, receive: Callable[[], Awaitable[Message]], send: Send) -> None:
+        """One client for the proxy's life, closed at shutdown (no socket outlives the loop)."""
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.client = httpx.AsyncClient(timeout=60)
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.client is not None:
+                    await self.client.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
     async def forward(self, path: str, headers: dict[str, str], body: bytes, send: Send) -> None:
-        if self.client is None:
-            self.client = httpx.AsyncClient(timeout=60)
+        assert self.client is not None, "served without its lifespan"
         signal = path.removeprefix("/v1/")
         ids: list[str] = []
         logs = 0
