@@ -16,8 +16,8 @@ PALETTE = ("#2b7bb9", "#d9822b", "#3a9a4a", "#c0392b", "#8e44ad", "#7f8c8d", "#1
 def _step(span: float) -> float:
     """A round tick step giving about five ticks over ``span``."""
     raw = span / 5 if span > 0 else 1.0
-    magnitude = 10 ** math.floor(math.log10(raw))
-    return next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    magnitude = 10.0 ** math.floor(math.log10(raw))
+    return float(next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw))
 
 
 def lines(

@@ -23,15 +23,15 @@ def stored_span_ids(chdb_path: Path, database: str = "llmobs") -> set[str]:
     """Distinct ``trace_id + span_id`` in the spans table (the store must be stopped)."""
     from chdb import session
 
-    sess = session.Session(str(chdb_path))
+    sess = session.Session(str(chdb_path))  # type: ignore[no-untyped-call]  # chdb is untyped
     try:
-        result = sess.query(
+        result = sess.query(  # type: ignore[no-untyped-call]
             f"SELECT DISTINCT concat(trace_id, span_id) FROM {database}.spans",  # noqa: S608 - our constant
             "TabSeparated",
         )
         return {line for line in str(result).splitlines() if line}
     finally:
-        sess.close()
+        sess.close()  # type: ignore[no-untyped-call]
 
 
 @dataclass
