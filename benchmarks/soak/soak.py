@@ -173,10 +173,9 @@ class Soak:
 
     def progress(self, elapsed: float, load: Load) -> None:
         counts = self.counts()
-        recent: list[Window] = [w for w in load.windows if w.total or w.errors][
-            -2:-1
-        ] or load.windows[-1:]
-        window = recent[0] if recent else Window(0)
+        # The last complete window: the current one is still filling.
+        windows = load.windows
+        window = windows[-2] if len(windows) >= 2 else (windows[-1] if windows else Window(0))
         rss = {name: series[-1][1] for name, series in self.rss.series.items() if series}
         print(
             f"[{elapsed:6.0f}s/{self.args.duration:.0f}s] spans sent {counts.get('sent_spans')} "
