@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen --no-sync
 say = @printf '\033[1;34m==> %s\033[0m\n' "$(1)"
 
-.PHONY: help bootstrap demo test lint typecheck imports probe-compat unit fuzz e2e wheels ui images clean bench-store bench-gateway
+.PHONY: help bootstrap demo test lint typecheck imports probe-compat unit fuzz e2e wheels ui images clean bench-store bench-gateway soak
 
 help:
 	@echo "make demo   - run the whole stack locally (store, gateway, simulator, sample app) and open the UI"
@@ -79,9 +79,17 @@ ui:
 	@cp components/store/ui/node_modules/echarts/NOTICE $(UI_VENDOR)/ECHARTS-NOTICE
 
 bench-gateway:
-	$(call say,gateway benchmark: direct vs llmobs gateway vs LiteLLM proxy (a few minutes))
+	$(call say,gateway benchmark: direct vs llmobs gateway vs LiteLLM and Portkey (6-8 minutes; run alone))
 	@nice $(RUN) python benchmarks/gateway/bench_gateway.py $(BENCH_ARGS)
 	@$(RUN) python benchmarks/gateway/chart.py .bench/gateway-results.json .bench/gateway-added-ttft.svg
+	@$(RUN) python benchmarks/gateway/render_table.py .bench/gateway-results.json
+
+# Soak: the demo stack for SOAK_DURATION seconds under load, with store kill -9s, upstream outages
+# and a poison record a minute; checks acknowledged = stored + dead-lettered (not in `make test`).
+SOAK_DURATION ?= 1800
+soak: bootstrap
+	$(call say,soak: $(SOAK_DURATION) s of load and faults on the demo stack (report in .bench/soak))
+	@nice $(RUN) python benchmarks/soak/soak.py --duration $(SOAK_DURATION) $(SOAK_ARGS)
 
 # Container images (operator, store, gateway, probe init). Needs a Docker (or podman/buildah)
 # engine, which these development machines lack: see README "Images".

@@ -1,16 +1,21 @@
-"""Added latency and throughput of the gateway tap, against a direct connection and LiteLLM.
+"""Added latency and throughput of the gateway tap, against a direct connection and two peers.
 
 One run, same machine, same upstream (the llmobs simulator in its own process): for each
 concurrency level (1, 50, 200 streams) the load generator drives the direct connection, the
-llmobs gateway (recording on, spans exported over OTLP/HTTP to a sink process) and the LiteLLM
-proxy (``litellm[proxy]`` in a throw-away venv under ``.bench/``, never in the workspace lock),
-interleaved round by round so machine noise hits all three alike. Added latency is the target's
-percentile minus the direct connection's percentile at the same concurrency.
+llmobs gateway (recording on, spans exported over OTLP/HTTP to a sink process), the LiteLLM
+proxy and the Portkey AI gateway (both installed under ``.bench/``, never in the workspace lock,
+each configured for throughput: see ``_peers.py``), interleaved round by round so machine noise
+hits all of them alike. Added latency is the target's percentile minus the direct connection's
+percentile at the same concurrency.
 
 The load generator is a minimal asyncio HTTP/1.1 client (one keep-alive connection per stream)
 so its own cost stays far below the differences being measured.
 
     nice uv run --frozen python benchmarks/gateway/bench_gateway.py [--quick] [--no-litellm]
+        [--no-portkey] [--litellm-workers N]
+
+The JSON it writes (``--out``) is what ``chart.py`` draws and ``render_table.py`` turns into the
+table of docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -20,8 +25,8 @@ import asyncio
 import contextlib
 import json
 import os
+import platform
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -31,10 +36,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-BENCH_DIR = ROOT / ".bench"
-LITELLM_VENV = BENCH_DIR / "litellm"
+import _peers
+
+BENCH_DIR = _peers.BENCH_DIR
 MODEL = "bench-model"
+#: A slow model on the same simulator, for the routing/streaming check before timing.
+CHECK_MODEL, CHECK_ITL_S = "check-model", 0.02
 #: The caller key every target gets; LiteLLM refuses to start without a (strong) master key.
 BENCH_KEY = "sk-bench-5f0c2a9e7d41b3c68e90a1f2d3c4b5a6"
 PROMPT = [{"role": "user", "content": "Give me a short answer about observability."}]
@@ -63,13 +70,15 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 120.0
 
 
 @contextlib.contextmanager
-def process(args: list[str], health: str, env: dict[str, str] | None = None) -> Iterator[None]:
+def process(
+    args: list[str], health: str, env: dict[str, str] | None = None, startup_s: float = 120.0
+) -> Iterator[None]:
     log = open(BENCH_DIR / f"{Path(args[0]).name}-{free_port()}.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
     )
     try:
-        wait_healthy(health, proc)
+        wait_healthy(health, proc, startup_s)
         yield
     finally:
         proc.send_signal(signal.SIGINT)
@@ -79,28 +88,6 @@ def process(args: list[str], health: str, env: dict[str, str] | None = None) -> 
             proc.kill()
             proc.wait(10)
         log.close()
-
-
-def ensure_litellm() -> Path:
-    """A throw-away venv with litellm[proxy]; created on the first run only."""
-    litellm = LITELLM_VENV / "bin" / "litellm"
-    if litellm.exists():
-        return litellm
-    uv = shutil.which("uv") or f"{sys.executable} -m uv"
-    subprocess.run([*uv.split(), "venv", "-q", str(LITELLM_VENV), "--python", "3.11"], check=True)
-    subprocess.run(
-        [
-            *uv.split(),
-            "pip",
-            "install",
-            "-q",
-            "--python",
-            str(LITELLM_VENV / "bin" / "python"),
-            "litellm[proxy]",
-        ],
-        check=True,
-    )
-    return litellm
 
 
 # ---------------------------------------------------------------- the load generator
@@ -136,11 +123,14 @@ class Result:
 class Conn:
     """One keep-alive HTTP/1.1 connection that posts a streaming chat request and times it."""
 
-    def __init__(self, host: str, port: int, path: str, body: bytes) -> None:
+    def __init__(
+        self, host: str, port: int, path: str, body: bytes, headers: dict[str, str]
+    ) -> None:
         self.host, self.port = host, port
+        extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         self.request = (
             f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-            f"Authorization: Bearer {BENCH_KEY}\r\nAccept: text/event-stream\r\n"
+            f"Authorization: Bearer {BENCH_KEY}\r\nAccept: text/event-stream\r\n{extra}"
             f"Content-Length: {len(body)}\r\n\r\n"
         ).encode() + body
         self.reader: asyncio.StreamReader | None = None
@@ -175,12 +165,19 @@ class Conn:
         return Sample(ttft=ttft or total, total=total, ok=status == 200 and ttft > 0)
 
 
-async def drive(url: str, path: str, concurrency: int, requests: int, tokens: int) -> Result:
-    host, port = url.removeprefix("http://").split(":")
-    body = json.dumps(
+def request_body(tokens: int) -> bytes:
+    return json.dumps(
         {"model": MODEL, "messages": PROMPT, "stream": True, "max_tokens": tokens}
     ).encode()
-    conns = [Conn(host, int(port), path, body) for _ in range(concurrency)]
+
+
+async def drive(
+    url: str, headers: dict[str, str], concurrency: int, requests: int, tokens: int
+) -> Result:
+    host, port = url.removeprefix("http://").split(":")
+    body = request_body(tokens)
+    path = "/v1/chat/completions"
+    conns = [Conn(host, int(port), path, body, headers) for _ in range(concurrency)]
     result = Result(url, concurrency)
     remaining = requests
 
@@ -206,48 +203,46 @@ async def drive(url: str, path: str, concurrency: int, requests: int, tokens: in
 
 
 # ---------------------------------------------------------------- the run
-def litellm_config(upstream: str) -> Path:
-    path = BENCH_DIR / "litellm-config.yaml"
-    path.write_text(
-        "model_list:\n"
-        f"  - model_name: {MODEL}\n"
-        "    litellm_params:\n"
-        f"      model: openai/{MODEL}\n"
-        f"      api_base: {upstream}/v1\n"
-        "      api_key: sk-upstream\n"
-        "general_settings:\n"
-        f"  master_key: {BENCH_KEY}\n"
-        "litellm_settings:\n"
-        "  telemetry: false\n"
-        "  drop_params: true\n"
-    )
-    return path
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests (smoke run)")
     parser.add_argument("--no-litellm", action="store_true", help="skip the LiteLLM peer")
+    parser.add_argument("--no-portkey", action="store_true", help="skip the Portkey peer")
+    parser.add_argument(
+        "--litellm-workers",
+        type=int,
+        default=_peers.cores(),
+        help="LiteLLM uvicorn workers (default: one per core, as its production guide says)",
+    )
     parser.add_argument("--tokens", type=int, default=8, help="output tokens per stream")
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "gateway-results.json")
     args = parser.parse_args()
     BENCH_DIR.mkdir(exist_ok=True)
     python = sys.executable
     # Requests per target and level. p99 needs thousands of samples to be more than the few
-    # slowest requests; LiteLLM (tens of requests per second) gets fewer, its gap is far wider.
+    # slowest requests; a peer that manages tens of requests per second (LiteLLM) gets fewer,
+    # its gap is far wider.
     levels = {1: 200, 50: 6000, 200: 6000}
-    peer_cap = 1200
+    peer_cap = {"litellm": 1200}
     if args.quick:
         levels = {1: 20, 50: 100, 200: 200}
-        peer_cap = 200
-    litellm = None if args.no_litellm else ensure_litellm()
+        peer_cap = {"litellm": 200, "portkey": 200}
+    started_at = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load_before = os.getloadavg()
 
-    sim_port, sink_port, gw_port, ll_port = (free_port() for _ in range(4))
+    sim_port, sink_port, gw_port, ll_port, pk_port = (free_port() for _ in range(5))
     sim = f"http://127.0.0.1:{sim_port}"
     sink = f"http://127.0.0.1:{sink_port}"
     gateway = f"http://127.0.0.1:{gw_port}"
-    lite = f"http://127.0.0.1:{ll_port}"
-    targets = {"direct": sim, "llmobs": gateway}
+    targets: dict[str, tuple[str, dict[str, str]]] = {"direct": (sim, {}), "llmobs": (gateway, {})}
+    meta: dict[str, object] = {
+        "started": started_at,
+        "cores": _peers.cores(),
+        "machine": platform.processor() or platform.machine(),
+        "load_avg_before": load_before,
+        "tokens": args.tokens,
+        "quick": args.quick,
+    }
     with contextlib.ExitStack() as stack:
         stack.enter_context(
             process(
@@ -261,6 +256,8 @@ def main() -> None:
                     str(sim_port),
                     "--model",
                     f"{MODEL}:0.02:0.002",
+                    "--model",
+                    f"{CHECK_MODEL}:0.02:{CHECK_ITL_S}",
                     "--max-concurrent",
                     "1024",
                 ],
@@ -285,31 +282,35 @@ def main() -> None:
                     str(gw_port),
                     "--upstream",
                     f"{MODEL}={sim}/v1",
+                    "--upstream",
+                    f"{CHECK_MODEL}={sim}/v1",
                     "--otlp-endpoint",
                     sink,
                 ],
                 gateway + "/healthz",
             )
         )
-        if litellm is not None:
+        if not args.no_litellm:
+            lite = f"http://127.0.0.1:{ll_port}"
+            config = _peers.litellm_config(sim, [MODEL, CHECK_MODEL], BENCH_KEY)
+            command, env = _peers.litellm_command(ll_port, config, args.litellm_workers)
             stack.enter_context(
-                process(
-                    [
-                        str(litellm),
-                        "--config",
-                        str(litellm_config(sim)),
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        str(ll_port),
-                        "--num_workers",
-                        "1",
-                    ],
-                    lite + "/health/liveliness",
-                    env={"LITELLM_LOG": "ERROR", "LITELLM_TELEMETRY": "False"},
-                )
+                # Its workers import litellm (tens of seconds each on a busy machine).
+                process(command, lite + "/health/liveliness", env=env, startup_s=400)
             )
-            targets["litellm"] = lite
+            targets["litellm"] = (lite, {})
+            meta["litellm"] = {"version": _peers.litellm_version(), "workers": args.litellm_workers}
+        if not args.no_portkey:
+            portkey = f"http://127.0.0.1:{pk_port}"
+            command, env = _peers.portkey_command(pk_port)
+            stack.enter_context(process(command, portkey + "/", env=env))
+            targets["portkey"] = (portkey, _peers.portkey_headers(sim))
+            meta["portkey"] = {"version": _peers.portkey_version(), "processes": 1}
+        for name, (url, headers) in targets.items():
+            auth = {"authorization": f"Bearer {BENCH_KEY}", **headers}
+            _peers.check_routes(
+                name, url, upstream=sim, headers=auth, model=CHECK_MODEL, itl_s=CHECK_ITL_S
+            )
         results: list[Result] = []
         for concurrency, requests in levels.items():
             # Interleave targets in rounds so drifting machine load hits all of them.
@@ -317,38 +318,33 @@ def main() -> None:
             per_round = max(concurrency, requests // rounds)
             merged = {name: Result(name, concurrency) for name in targets}
             for done in range(rounds):
-                for name, url in targets.items():
+                for name, (url, headers) in targets.items():
                     count = per_round
-                    if name == "litellm":
-                        count = max(concurrency, min(requests, peer_cap) // rounds)
-                    part = asyncio.run(
-                        drive(url, "/v1/chat/completions", concurrency, count, args.tokens)
-                    )
+                    if name in peer_cap:
+                        count = max(concurrency, min(requests, peer_cap[name]) // rounds)
+                    part = asyncio.run(drive(url, headers, concurrency, count, args.tokens))
                     merged[name].samples.extend(part.samples)
                     merged[name].wall_s += part.wall_s
                 print(f"  {concurrency} streams: round {done + 1}/{rounds}", flush=True)
             results.extend(merged.values())
             report(list(merged.values()))
-    args.out.write_text(
-        json.dumps(
-            [
-                {
-                    "target": r.target,
-                    "concurrency": r.concurrency,
-                    "requests": len(r.samples),
-                    "errors": r.errors,
-                    "rps": r.rps,
-                    **{
-                        f"{w}_p{int(q * 100)}_ms": r.pct(w, q) * 1000
-                        for w in ("ttft", "total")
-                        for q in (0.5, 0.99)
-                    },
-                }
-                for r in results
-            ],
-            indent=2,
-        )
-    )
+    meta["load_avg_after"] = os.getloadavg()
+    rows = [
+        {
+            "target": r.target,
+            "concurrency": r.concurrency,
+            "requests": len(r.samples),
+            "errors": r.errors,
+            "rps": r.rps,
+            **{
+                f"{w}_p{int(q * 100)}_ms": r.pct(w, q) * 1000
+                for w in ("ttft", "total")
+                for q in (0.5, 0.99)
+            },
+        }
+        for r in results
+    ]
+    args.out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
     print(f"results: {args.out}")
 
 

@@ -1,4 +1,4 @@
-"""An SVG bar chart of the gateway benchmark: added TTFT (p50, p99) per level, llmobs vs LiteLLM.
+"""An SVG bar chart of the gateway benchmark: added TTFT (p50, p99) per level, llmobs vs peers.
 
 Log scale, because LiteLLM's added latency is hundreds of times llmobs'. An added latency at or
 below zero (the target was as fast as the direct connection) is drawn at the axis floor and
@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 FLOOR_MS = 0.1
-COLORS = {"llmobs": "#2b7bb9", "litellm": "#d9822b"}
-WIDTH, HEIGHT = 760, 380
+COLORS = {"llmobs": "#2b7bb9", "litellm": "#d9822b", "portkey": "#3a9a4a"}
+WIDTH, HEIGHT = 860, 380
 LEFT, RIGHT, TOP, BOTTOM = 70, 20, 50, 60
 
 
@@ -30,7 +30,7 @@ def added(rows: list[dict[str, float]], target: str, level: int, what: str) -> f
 
 def svg(rows: list[dict[str, float]]) -> str:
     levels = sorted({int(r["concurrency"]) for r in rows})
-    targets = [t for t in ("llmobs", "litellm") if any(r["target"] == t for r in rows)]
+    targets = [t for t in COLORS if any(r["target"] == t for r in rows)]
     series = [(t, q) for t in targets for q in ("ttft_p50_ms", "ttft_p99_ms")]
     values = [added(rows, t, lv, q) for lv in levels for t, q in series]
     top = max([v for v in values if v is not None] + [10.0])
@@ -88,15 +88,22 @@ def svg(rows: list[dict[str, float]]) -> str:
                 f'fill="{COLORS[target]}" fill-opacity="{opacity}"/>'
             )
             out.append(f'<text x="{legend_x + 16}" y="{HEIGHT - 12}">{target} {q}</text>')
-            legend_x += 120
+            legend_x += 125
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def load_rows(path: Path) -> list[dict[str, float]]:
+    """The result rows of a bench JSON: ``{"meta", "rows"}``, or the bare list older runs wrote."""
+    doc = json.loads(path.read_text())
+    rows: list[dict[str, float]] = doc["rows"] if isinstance(doc, dict) else doc
+    return rows
 
 
 def main() -> None:
     source, target = Path(sys.argv[1]), Path(sys.argv[2])
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(svg(json.loads(source.read_text())))
+    target.write_text(svg(load_rows(source)))
     print(f"chart: {target}")
 
 
