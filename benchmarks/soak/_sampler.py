@@ -76,24 +76,16 @@ class StoreCounters:
 
 
 def dead_letters_api(store: str) -> tuple[int | None, str]:
-    """Span records listed by ``GET /api/v1/dead-letters`` (None when the route is missing)."""
+    """Spans the store lists as dead-lettered (``GET /api/v1/dead-letters`` per-signal totals)."""
     try:
-        answer = httpx.get(f"{store}/api/v1/dead-letters", params={"limit": 100000}, timeout=30)
+        answer = httpx.get(f"{store}/api/v1/dead-letters", params={"limit": 1}, timeout=30)
     except httpx.HTTPError as exc:
         return None, f"unreachable: {exc!r}"
-    if answer.status_code == 404:
-        return None, "404 (not in this store yet)"
     if answer.status_code != 200:
         return None, f"HTTP {answer.status_code}: {answer.text[:200]}"
     doc = answer.json()
-    items = doc if isinstance(doc, list) else doc.get("items") or doc.get("dead_letters") or []
-    spans = 0
-    for item in items:
-        signal = str(item.get("signal", "")) if isinstance(item, dict) else ""
-        if signal in ("traces", "spans"):
-            spans += int(item.get("items", item.get("count", 1)))
-    total = doc.get("total") if isinstance(doc, dict) else None
-    return spans, f"{len(items)} entries (total field: {total}), {spans} spans"
+    spans = int(doc["totals"]["traces"])
+    return spans, f"{doc['total']} entries, {spans} spans, {doc['file_fallback']['count']} in file"
 
 
 @dataclass
