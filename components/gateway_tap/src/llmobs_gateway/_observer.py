@@ -30,6 +30,7 @@ _ID = re.compile(rb'"id":\s?"([^"]{1,200})"')
 _MODEL = re.compile(rb'"model":\s?"([^"]{1,200})"')
 _USAGE = re.compile(rb'"usage":\s?\{')
 _EVENT_END = re.compile(rb"\r?\n\r?\n")
+_EVENT_END_KEPT = re.compile(rb"(\r?\n\r?\n)")
 _MAX_PENDING = 1 << 20  # an upstream that never ends an event is passed on anyway past 1 MiB
 
 
@@ -53,6 +54,7 @@ class ResponseObserver:
     """What one upstream response said and when; fed streamed bytes or a whole JSON body."""
 
     __slots__ = (
+        "_cr",
         "_pending",
         "_strip_usage",
         "cached_tokens",
@@ -73,7 +75,8 @@ class ResponseObserver:
     def __init__(self, *, strip_usage: bool = False, sink: TextSink | None = None) -> None:
         self._strip_usage = strip_usage
         self.sink = sink
-        self._pending = b""
+        self._pending = bytearray()  # a partial event, grown in place (never re-joined)
+        self._cr = False  # a CR was seen: events may end with CRLF blank lines
         self.first_at: float | None = None
         self.last_at: float | None = None
         self.chunks = 0
@@ -89,37 +92,64 @@ class ResponseObserver:
 
     # ------------------------------------------------------------------ streaming
     def feed(self, data: bytes) -> bytes:
-        """Observe streamed bytes; returns what to send to the client now (complete events)."""
-        buf = self._pending + data if self._pending else data
-        crlf = b"\r" in buf
-        if crlf:
+        """Observe streamed bytes; returns what to send to the client now (complete events).
+
+        Linear in the bytes received, whatever the upstream does: a partial event is kept in a
+        growing ``bytearray`` (never re-joined), and only the new bytes, plus the three before
+        them that could start a boundary, are searched for the end of an event.
+        """
+        pending = self._pending
+        if pending:
+            start = len(pending) - 3 if len(pending) > 3 else 0
+            pending += data
+            buf: bytes | bytearray = pending
+        else:
+            start = 0
+            buf = data
+        if not self._cr and b"\r" in data:
+            self._cr = True  # sticky: once seen, CRLF framing is looked for from here on
+        if self._cr:
             last = None
-            for last in _EVENT_END.finditer(buf):  # noqa: B007 - the last boundary is wanted
+            for last in _EVENT_END.finditer(buf, start):  # noqa: B007 - the last one is wanted
                 pass
             end = last.end() if last is not None else -1
         else:
-            end = buf.rfind(b"\n\n")
+            end = buf.rfind(b"\n\n", start)
             end = end + 2 if end >= 0 else -1
         if end < 0:
             if len(buf) > _MAX_PENDING:
-                self._pending = b""
-                return buf
-            self._pending = buf
+                self._pending = bytearray()
+                return bytes(buf)
+            if not pending:
+                self._pending = bytearray(data)
             return b""
-        complete, self._pending = buf[:end], buf[end:]
+        if pending:
+            complete = bytes(buf[:end])
+            # The tail after the last boundary lies inside the new bytes: copying it is linear.
+            self._pending = bytearray(buf[end:])
+        elif end == len(data):
+            complete = data
+        else:
+            complete = data[:end]
+            self._pending = bytearray(data[end:])
         now = time.perf_counter()
-        drop: list[bytes] | None = None
-        for event in _EVENT_END.split(complete) if crlf else complete.split(b"\n\n"):
+        if self._cr:
+            parts = _EVENT_END_KEPT.split(complete)  # event, boundary, event, boundary, ..., b""
+            events = parts[0::2]
+        else:
+            events = complete.split(b"\n\n")
+        drop: list[int] | None = None
+        for i, event in enumerate(events):
             if event and self._observe_event(event, now) and self._strip_usage:
                 drop = drop or []
-                drop.append(event)
+                drop.append(i)
         if drop:
-            return self._without(complete, drop)
+            return self._without(complete, events, drop)
         return complete
 
     def flush(self) -> bytes:
         """What is left when the upstream ended without a final blank line."""
-        rest, self._pending = self._pending, b""
+        rest, self._pending = bytes(self._pending), bytearray()
         if rest.strip():
             self._observe_event(rest, time.perf_counter())
         return rest
@@ -202,16 +232,23 @@ class ResponseObserver:
             if isinstance(text, str):
                 sink.write(text)
 
-    @staticmethod
-    def _without(complete: bytes, drop: list[bytes]) -> bytes:
-        out = complete
-        for event in drop:
-            pos = out.find(event)
-            stop = pos + len(event)
-            while stop < len(out) and out[stop : stop + 1] in (b"\r", b"\n"):
-                stop += 1
-            out = out[:pos] + out[stop:]
-        return out
+    def _without(self, complete: bytes, events: list[bytes], drop: list[int]) -> bytes:
+        """``complete`` less the dropped events and their boundaries, in one pass."""
+        dropped = set(drop)
+        if self._cr:
+            parts = _EVENT_END_KEPT.split(complete)
+            kept = [
+                parts[j] + (parts[j + 1] if j + 1 < len(parts) else b"")
+                for j in range(0, len(parts), 2)
+                if j // 2 not in dropped
+            ]
+        else:
+            kept = [
+                event + b"\n\n" if i < len(events) - 1 else event
+                for i, event in enumerate(events)
+                if i not in dropped
+            ]
+        return b"".join(kept)
 
     # ------------------------------------------------------------------ whole bodies
     def observe_body(self, body: bytes, now: float) -> None:
