@@ -31,6 +31,7 @@ _MODEL = re.compile(rb'"model":\s?"([^"]{1,200})"')
 _USAGE = re.compile(rb'"usage":\s?\{')
 _EVENT_END = re.compile(rb"\r?\n\r?\n")
 _EVENT_END_KEPT = re.compile(rb"(\r?\n\r?\n)")
+_DECODER = json.JSONDecoder()
 _MAX_PENDING = 1 << 20  # an upstream that never ends an event is passed on anyway past 1 MiB
 
 
@@ -278,6 +279,35 @@ class ResponseObserver:
                         sink.write(text)
         if sink is not None and isinstance(doc.get("output_text"), str):
             sink.write(doc["output_text"])
+
+    def observe_large_body(self, head: bytes, tail: bytes, now: float) -> None:
+        """The numbers of a body too big to parse (a large embeddings reply), from its ends.
+
+        ``json.loads`` of 100 MB holds the event loop (and, in C, the GIL: a thread would not
+        help) for seconds, so such a body is passed through as it arrives and only its first and
+        last bytes are kept: id and model come first in the OpenAI shapes, finish reasons and
+        usage last. Output text of a body this big is not captured.
+        """
+        self.first_at = self.last_at = now
+        found = _ID.search(head)
+        if found:
+            self.response_id = found.group(1).decode("utf-8", "replace")
+        found = _MODEL.search(head)
+        if found:
+            self.response_model = found.group(1).decode("utf-8", "replace")
+        at = tail.rfind(b'"usage"')
+        start = tail.find(b"{", at, at + 64) if at >= 0 else -1
+        if start >= 0:
+            try:
+                usage, _ = _DECODER.raw_decode(tail[start:].decode("utf-8", "replace"))
+            except ValueError:
+                usage = None
+            if isinstance(usage, dict):
+                self._set_usage(usage)
+        for i, reason in enumerate(_FINISH.finditer(tail)):
+            if i >= 16:  # bounded: the body is the upstream's to fill
+                break
+            self.finish_reasons.append(reason.group(1).decode("ascii"))
 
     def _set_usage(self, usage: dict[str, Any]) -> None:
         inp, out, cached, reasoning = _usage_numbers(usage)

@@ -32,6 +32,7 @@ from llmobs_gateway._upstream_http import (
     UpstreamBrokenError,
     UpstreamConnectError,
     UpstreamResponse,
+    UpstreamTooLargeError,
 )
 from llmobs_gateway.settings import GatewaySettings
 from llmobs_semconv import attributes as A
@@ -55,6 +56,8 @@ _PASS_HEADERS = frozenset({b"x-request-id", b"retry-after", b"openai-processing-
 _RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _INPUT_FIELDS = ("messages", "prompt", "input", "instructions")
 _INCLUDE_USAGE = b'{"stream_options":{"include_usage":true},'  # + the client's object after "{"
+_PARSE_WHOLE = 1 << 20  # a non-streamed body up to this is parsed; past it, passed on as it comes
+_TAIL_BYTES = 64 * 1024  # the end of a large body, kept for its usage and finish reasons
 
 
 @dataclass
@@ -205,6 +208,8 @@ class Proxy:
             if current is not None:
                 current.uncancel()
             outcome.abandoned = True
+            if exchange.stalled:
+                outcome.error_type = "client_write_stall"
         finally:
             if out_stream is not None:
                 out_stream.close()
@@ -246,6 +251,11 @@ class Proxy:
                 error_type = "connect_error"
                 message = f"upstream {upstream.name} unreachable: {exc}"
                 self._failed(upstream, "connect_error")
+                continue
+            except UpstreamTooLargeError as exc:
+                error_type = "upstream_too_large"
+                message = f"upstream {upstream.name} sent too much: {exc}"
+                self._failed(upstream, "upstream_too_large")
                 continue
             except UpstreamBrokenError as exc:
                 error_type = "upstream_broken"
@@ -303,21 +313,70 @@ class Proxy:
                 await self._stream(exchange, response, upstream, out_headers, outcome)
             else:
                 async with asyncio.timeout(upstream.config.first_byte_timeout_s):
-                    data = await response.read()
-                if status < 400:
-                    outcome.observer.observe_body(data, time.perf_counter())
-                exchange.send_whole(status, data, content_type, out_headers[1:])
+                    await self._whole(exchange, response, out_headers, outcome)
         except (TimeoutError, UpstreamBrokenError) as exc:
-            outcome.error_type = "timeout" if isinstance(exc, TimeoutError) else "upstream_broken"
+            if isinstance(exc, TimeoutError):
+                outcome.error_type, detail = "timeout", "timeout"
+            elif isinstance(exc, UpstreamTooLargeError):
+                outcome.error_type, detail = "upstream_too_large", str(exc)
+            else:
+                outcome.error_type, detail = "upstream_broken", "upstream_broken"
             if not outcome.first_byte_sent:
                 outcome.status = 502
                 exchange.send_error(
-                    502,
-                    f"upstream {upstream.name} failed: {outcome.error_type}",
-                    code=outcome.error_type,
+                    502, f"upstream {upstream.name} failed: {detail}", code=outcome.error_type
                 )
         finally:
             response.close()
+
+    async def _whole(
+        self,
+        exchange: Exchange,
+        response: UpstreamResponse,
+        headers: list[tuple[bytes, bytes]],
+        outcome: Outcome,
+    ) -> None:
+        """A non-streamed body: parsed whole when small; past 1 MiB passed on as it arrives.
+
+        Over the body limit (declared, or found on the way) the client gets a 502 while nothing
+        was sent, else the connection is cut. Nothing here costs the loop more than a copy of
+        the bytes of one read: a large body is never joined, parsed or copied whole.
+        """
+        status = response.status
+        limit = self.settings.max_upstream_body_bytes
+        if status >= 400:
+            limit = self.settings.max_upstream_error_bytes
+        declared = response.header(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise UpstreamTooLargeError(f"response body of {int(declared)} bytes over {limit}")
+        parts: list[bytes] = []
+        size = 0
+        head = tail = b""
+        async for chunk in response.chunks():
+            size += len(chunk)
+            if size > limit:
+                raise UpstreamTooLargeError(f"response body over the limit of {limit} bytes")
+            data = chunk
+            if not outcome.first_byte_sent:
+                parts.append(chunk)
+                if size <= _PARSE_WHOLE:
+                    continue
+                exchange.start(status, headers)
+                outcome.first_byte_sent = True
+                exchange.set_flow(response.pause_reading, response.resume_reading)
+                data = b"".join(parts)  # at most 1 MiB and one read
+                head, parts = data[:4096], []
+            exchange.write(data)
+            tail = (tail + data)[-_TAIL_BYTES:] if len(data) < _TAIL_BYTES else data[-_TAIL_BYTES:]
+        if outcome.first_byte_sent:
+            exchange.end()
+            if status < 400:
+                outcome.observer.observe_large_body(head, tail, time.perf_counter())
+            return
+        data = b"".join(parts)
+        if status < 400:
+            outcome.observer.observe_body(data, time.perf_counter())
+        exchange.send_whole(status, data, headers[0][1], headers[1:])
 
     async def _stream(
         self,
