@@ -1,0 +1,118 @@
+"""The gateway against a hostile upstream: it answers every client, and its loop never stalls.
+
+Each test runs the hostile upstream (llmobs_testing.hostile, a child process) behind a real
+gateway and, while the bad bytes flow, a latency probe (its own process) GETs /healthz every
+5 ms: any blocking work on the gateway's event loop shows as one slow answer.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from llmobs_testing.hostile import serve_hostile
+from llmobs_testing.latency import LatencyProbe
+
+from .conftest import Gateway, run_gateway
+
+MODEL = "hostile-model"
+WORST_S = 0.05  # /healthz must answer within this all along
+
+
+@pytest.fixture(scope="module")
+def hostile_url() -> Iterator[str]:
+    with serve_hostile(max_bytes=512 * 1024 * 1024) as url:
+        yield url
+
+
+def _gateway(url: str, behaviour: str, **settings: Any) -> Any:
+    config = {
+        "upstreams": [
+            {"name": "hostile", "base_url": f"{url}/{behaviour}/v1", "models": [MODEL]},
+        ],
+        "routes": [{"model": MODEL, "upstreams": ["hostile"]}],
+    }
+    return run_gateway(config, forward_header_prefixes=("x-hostile-",), **settings)
+
+
+def _post(gw: Gateway, *, stream: bool, **hostile: int) -> httpx.Response:
+    headers = {f"x-hostile-{k}": str(v) for k, v in hostile.items()}
+    body = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "stream": stream}
+    return httpx.post(gw.url + "/v1/chat/completions", json=body, headers=headers, timeout=120)
+
+
+def _stats(url: str) -> dict[str, int]:
+    doc: dict[str, int] = httpx.get(url + "/_stats", timeout=10).json()
+    return doc
+
+
+@pytest.mark.parametrize("behaviour", ["tiny-chunks", "lone-cr"])
+def test_ten_megabytes_in_one_byte_chunks_pass_and_the_loop_stays_responsive(
+    hostile_url: str, behaviour: str
+) -> None:
+    with _gateway(hostile_url, behaviour) as gw, LatencyProbe(gw.url) as probe:
+        response = _post(gw, stream=True, size=10_000_000, chunk=1)
+    assert response.status_code == 200
+    assert len(response.content) >= 9_900_000
+    assert response.content.endswith(b"data: [DONE]\n\n")
+    assert not probe.failures
+    assert probe.samples > 10
+    assert probe.worst_s < WORST_S, f"/healthz took {probe.worst_s * 1000:.0f} ms"
+
+
+def test_huge_response_headers_get_a_502_without_stalling(hostile_url: str) -> None:
+    with _gateway(hostile_url, "huge-headers") as gw, LatencyProbe(gw.url) as probe:
+        response = _post(gw, stream=False, size=32 * 1024 * 1024, chunk=65536)
+    assert response.status_code == 502
+    error = response.json()["error"]
+    assert error["code"] == "upstream_too_large"
+    assert "headers" in error["message"]
+    assert probe.worst_s < WORST_S, f"/healthz took {probe.worst_s * 1000:.0f} ms"
+
+
+def test_a_flood_of_interim_responses_counts_against_the_head_limit(hostile_url: str) -> None:
+    with _gateway(hostile_url, "interim-flood") as gw:
+        response = _post(gw, stream=False, count=200_000)
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "upstream_too_large"
+
+
+def test_a_declared_body_over_the_limit_gets_a_502_and_is_not_read(hostile_url: str) -> None:
+    with _gateway(hostile_url, "big-json", max_upstream_body_bytes=8 * 1024 * 1024) as gw:
+        response = _post(gw, stream=False, size=400 * 1024 * 1024)
+    assert response.status_code == 502
+    error = response.json()["error"]
+    assert error["code"] == "upstream_too_large"
+    assert str(8 * 1024 * 1024) in error["message"]
+
+
+def test_a_large_error_body_gets_a_502(hostile_url: str) -> None:
+    with _gateway(hostile_url, "error-body") as gw:
+        response = _post(gw, stream=False, size=50 * 1024 * 1024)
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "upstream_too_large"
+
+
+def test_an_endless_body_is_cut_at_the_limit_and_the_upstream_released(hostile_url: str) -> None:
+    before = _stats(hostile_url)["gone"]
+    with _gateway(hostile_url, "endless-body", max_upstream_body_bytes=4 * 1024 * 1024) as gw:
+        with pytest.raises(httpx.HTTPError):  # past the first MiB it was streaming: cut
+            _post(gw, stream=False, size=256 * 1024 * 1024)
+        assert _stats(hostile_url)["gone"] > before  # the upstream saw the gateway go
+        ok = httpx.get(gw.url + "/healthz", timeout=5)
+        assert ok.status_code == 200
+
+
+def test_a_hundred_megabyte_json_body_passes_without_stalling_and_usage_is_read(
+    hostile_url: str,
+) -> None:
+    size = 100 * 1024 * 1024
+    with _gateway(hostile_url, "big-json") as gw, LatencyProbe(gw.url) as probe:
+        response = _post(gw, stream=False, size=size)
+        metrics = httpx.get(gw.url + "/metrics", timeout=10).text
+    assert response.status_code == 200
+    assert len(response.content) == size
+    assert response.json()["usage"]["prompt_tokens"] == 3
+    assert 'llmobs_gateway_tokens_total{model="hostile-model",type="input"} 3.0' in metrics
+    assert probe.worst_s < WORST_S, f"/healthz took {probe.worst_s * 1000:.0f} ms"
