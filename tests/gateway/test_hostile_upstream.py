@@ -5,6 +5,9 @@ gateway and, while the bad bytes flow, a latency probe (its own process) GETs /h
 5 ms: any blocking work on the gateway's event loop shows as one slow answer.
 """
 
+import json
+import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -116,3 +119,57 @@ def test_a_hundred_megabyte_json_body_passes_without_stalling_and_usage_is_read(
     assert response.json()["usage"]["prompt_tokens"] == 3
     assert 'llmobs_gateway_tokens_total{model="hostile-model",type="input"} 3.0' in metrics
     assert probe.worst_s < WORST_S, f"/healthz took {probe.worst_s * 1000:.0f} ms"
+
+
+def _wait_for(check: Any, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_client_that_never_reads_is_cut_and_its_upstream_released(hostile_url: str) -> None:
+    before = _stats(hostile_url)["gone"]
+    settings = {"client_write_stall_s": 1.0}
+    with _gateway(hostile_url, "tiny-chunks", **settings) as gw:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills at once
+        port = int(gw.url.rsplit(":", 1)[1])
+        body = json.dumps({"model": MODEL, "messages": [], "stream": True}).encode()
+        with sock:
+            sock.connect(("127.0.0.1", port))
+            sock.sendall(
+                b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: "
+                b"application/json\r\nx-hostile-size: 268435456\r\nx-hostile-chunk: 4096\r\n"
+                b"content-length: %d\r\n\r\n%b" % (len(body), body)
+            )
+            # Never read: within the stall timeout (and some slack) the gateway gives up on
+            # this client and cancels the upstream request, which the upstream sees.
+            assert _wait_for(lambda: _stats(hostile_url)["gone"] > before, 15.0)
+        # The only upstream connection is free again: the next request is served.
+        response = httpx.post(
+            gw.url + "/v1/chat/completions",
+            json={"model": MODEL, "messages": []},
+            headers={"x-hostile-behaviour": "ok"},
+            timeout=10,
+        )
+        assert response.status_code == 200
+
+
+def test_concurrent_requests_per_client_address_are_capped(hostile_url: str) -> None:
+    settings = {"max_requests_per_client_ip": 1}
+    with _gateway(hostile_url, "stall", **settings) as gw, httpx.Client(timeout=20) as client:
+        body = {"model": MODEL, "messages": [], "stream": True}
+        headers = {"x-hostile-seconds": "3"}
+        url = gw.url + "/v1/chat/completions"
+        with client.stream("POST", url, json=body, headers=headers) as first:
+            assert first.status_code == 200
+            refused = httpx.post(url, json=body, timeout=10)
+            assert refused.status_code == 429
+            assert refused.json()["error"]["code"] == "too_many_concurrent_requests"
+            assert refused.headers["retry-after"] == "1"
+        # Once the first is over, the address may send again.
+        again = httpx.post(url, json=body, headers={"x-hostile-behaviour": "ok"}, timeout=10)
+        assert again.status_code == 200
