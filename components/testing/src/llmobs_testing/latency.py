@@ -50,7 +50,7 @@ class LatencyProbe:
         line = self._proc.stdout.readline()
         if line.strip() != b"ready":
             self._proc.kill()
-            self._proc.wait()
+            self._proc.communicate()  # reaps it and closes its pipes
             raise RuntimeError(f"the latency probe did not start: {line!r}")
         return self
 
