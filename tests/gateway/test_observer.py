@@ -4,6 +4,7 @@ import itertools
 import json
 import time
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -215,3 +216,24 @@ def test_a_large_body_is_read_from_its_ends() -> None:
     obs.observe_large_body(head, tail, 1.0)
     assert (obs.response_id, obs.response_model, obs.input_tokens) == ("emb-1", "m-big", 11)
     assert obs.first_at == 1.0
+
+
+_PIECES = st.sampled_from(
+    [b"data: ", b"x", b"\r", b"\n", b"\r\n", b"\n\n", b"\r\n\r\n", b'{"usage":{}}', b":"]
+)
+
+
+@pytest.mark.fuzz
+@settings(settings.get_profile("fuzz"))
+@given(st.lists(st.binary(min_size=0, max_size=40) | _PIECES, max_size=40), st.data())
+def test_fuzz_any_bytes_in_any_reads_pass_unchanged_and_event_aligned(
+    pieces: list[bytes], data: st.DataObject
+) -> None:
+    stream = b"".join(pieces)
+    cuts = data.draw(st.lists(st.integers(0, len(stream)), max_size=20))
+    edges = [0, *sorted(cuts), len(stream)]
+    obs = ResponseObserver()
+    outs = [obs.feed(stream[a:b]) for a, b in itertools.pairwise(edges)]
+    assert b"".join(outs) + obs.flush() == stream
+    for out in outs:  # what went out ended at an event boundary
+        assert not out or out.endswith((b"\n\n", b"\r\n\r\n", b"\n\r\n", b"\r\n\n"))

@@ -235,7 +235,14 @@ class _Connection(asyncio.Protocol):
             self._fail(UpstreamBrokenError(f"invalid HTTP from upstream: {exc}"))
             return
         self._hand_on_body()
-        if len(data) >= _BIG_READ and _TURN not in self.paused and not self.closed:
+        response = self.response
+        if (
+            len(data) >= _BIG_READ
+            and response is not None
+            and not response._finished  # else the connection is about to be reused: no pause
+            and _TURN not in self.paused
+            and not self.closed
+        ):
             self.pause(_TURN)
             asyncio.get_running_loop().call_soon(self.resume, _TURN)
         ready = self.headers_ready
