@@ -48,8 +48,11 @@ def main() -> None:
     whole = events
     halves = [part for e in events for part in (e[: len(e) // 2], e[len(e) // 2 :])]
     grouped = [b"".join(events[i : i + 8]) for i in range(0, EVENTS, 8)]
-    for name, reads in (("one event per read", whole), ("event in two reads", halves),
-                        ("eight events per read", grouped)):
+    for name, reads in (
+        ("one event per read", whole),
+        ("event in two reads", halves),
+        ("eight events per read", grouped),
+    ):
         print(f"{name:24s} {_per_event_ns(reads) / 1000:6.2f} us/event")
 
 
