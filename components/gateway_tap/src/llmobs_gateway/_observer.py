@@ -76,7 +76,7 @@ class ResponseObserver:
     def __init__(self, *, strip_usage: bool = False, sink: TextSink | None = None) -> None:
         self._strip_usage = strip_usage
         self.sink = sink
-        self._pending = bytearray()  # a partial event, grown in place (never re-joined)
+        self._pending: bytes | bytearray = b""  # a partial event (a bytearray past one read)
         self._cr = False  # a CR was seen: events may end with CRLF blank lines
         self.first_at: float | None = None
         self.last_at: float | None = None
@@ -95,18 +95,22 @@ class ResponseObserver:
     def feed(self, data: bytes) -> bytes:
         """Observe streamed bytes; returns what to send to the client now (complete events).
 
-        Linear in the bytes received, whatever the upstream does: a partial event is kept in a
-        growing ``bytearray`` (never re-joined), and only the new bytes, plus the three before
-        them that could start a boundary, are searched for the end of an event.
+        Linear in the bytes received, whatever the upstream does: only the new bytes, plus the
+        three before them that could start a boundary, are searched for the end of an event,
+        and a partial event held over more than one read grows in place in a ``bytearray``
+        (never re-joined). An event cut in two reads, the common case, costs one join of bytes.
         """
         pending = self._pending
-        if pending:
-            start = len(pending) - 3 if len(pending) > 3 else 0
-            pending += data
-            buf: bytes | bytearray = pending
-        else:
+        if not pending:
             start = 0
-            buf = data
+            buf: bytes | bytearray = data
+        else:
+            start = len(pending) - 3 if len(pending) > 3 else 0
+            if type(pending) is bytes:
+                buf = pending + data
+            else:
+                pending += data
+                buf = pending
         if not self._cr and b"\r" in data:
             self._cr = True  # sticky: once seen, CRLF framing is looked for from here on
         if self._cr:
@@ -119,38 +123,39 @@ class ResponseObserver:
             end = end + 2 if end >= 0 else -1
         if end < 0:
             if len(buf) > _MAX_PENDING:
-                self._pending = bytearray()
+                self._pending = b""
                 return bytes(buf)
-            if not pending:
-                self._pending = bytearray(data)
+            if buf is data:
+                self._pending = data
+            elif type(buf) is bytes:
+                self._pending = bytearray(buf)  # a second read without an end: grow in place
             return b""
-        if pending:
+        if end == len(buf):
+            complete = buf if type(buf) is bytes else bytes(buf)
+            self._pending = b""
+        else:
             complete = bytes(buf[:end])
             # The tail after the last boundary lies inside the new bytes: copying it is linear.
-            self._pending = bytearray(buf[end:])
-        elif end == len(data):
-            complete = data
-        else:
-            complete = data[:end]
-            self._pending = bytearray(data[end:])
+            self._pending = bytes(buf[end:])
         now = time.perf_counter()
+        parts = None
         if self._cr:
             parts = _EVENT_END_KEPT.split(complete)  # event, boundary, event, boundary, ..., b""
             events = parts[0::2]
         else:
             events = complete.split(b"\n\n")
-        drop: list[int] | None = None
-        for i, event in enumerate(events):
+        drop: list[bytes] | None = None
+        for event in events:
             if event and self._observe_event(event, now) and self._strip_usage:
                 drop = drop or []
-                drop.append(i)
+                drop.append(event)
         if drop:
-            return self._without(complete, events, drop)
+            return self._without(events, parts, drop)
         return complete
 
     def flush(self) -> bytes:
         """What is left when the upstream ended without a final blank line."""
-        rest, self._pending = bytes(self._pending), bytearray()
+        rest, self._pending = bytes(self._pending), b""
         if rest.strip():
             self._observe_event(rest, time.perf_counter())
         return rest
@@ -233,21 +238,27 @@ class ResponseObserver:
             if isinstance(text, str):
                 sink.write(text)
 
-    def _without(self, complete: bytes, events: list[bytes], drop: list[int]) -> bytes:
-        """``complete`` less the dropped events and their boundaries, in one pass."""
-        dropped = set(drop)
-        if self._cr:
-            parts = _EVENT_END_KEPT.split(complete)
+    @staticmethod
+    def _without(events: list[bytes], parts: list[bytes] | None, drop: list[bytes]) -> bytes:
+        """The events less the dropped ones (and their boundaries), joined in one pass.
+
+        ``parts`` are the events with their boundaries between them (CRLF framing), else the
+        boundary is always one blank line. Dropped events are known by identity: each holds
+        ``"usage"``, so none is one of the interpreter's shared one-byte objects.
+        """
+        dropped = {id(event) for event in drop}
+        if parts is not None:
             kept = [
                 parts[j] + (parts[j + 1] if j + 1 < len(parts) else b"")
                 for j in range(0, len(parts), 2)
-                if j // 2 not in dropped
+                if id(parts[j]) not in dropped
             ]
         else:
+            last = len(events) - 1
             kept = [
-                event + b"\n\n" if i < len(events) - 1 else event
+                event + b"\n\n" if i < last else event
                 for i, event in enumerate(events)
-                if i not in dropped
+                if id(event) not in dropped
             ]
         return b"".join(kept)
 
