@@ -29,11 +29,12 @@ def hostile_url() -> Iterator[str]:
         yield url
 
 
-def _gateway(url: str, behaviour: str, **settings: Any) -> Any:
+def _gateway(
+    url: str, behaviour: str, upstream: dict[str, Any] | None = None, **settings: Any
+) -> Any:
+    base = {"name": "hostile", "base_url": f"{url}/{behaviour}/v1", "models": [MODEL]}
     config = {
-        "upstreams": [
-            {"name": "hostile", "base_url": f"{url}/{behaviour}/v1", "models": [MODEL]},
-        ],
+        "upstreams": [{**base, **(upstream or {})}],
         "routes": [{"model": MODEL, "upstreams": ["hostile"]}],
     }
     return run_gateway(config, forward_header_prefixes=("x-hostile-",), **settings)
@@ -133,7 +134,7 @@ def _wait_for(check: Any, timeout_s: float) -> bool:
 def test_a_client_that_never_reads_is_cut_and_its_upstream_released(hostile_url: str) -> None:
     before = _stats(hostile_url)["gone"]
     settings = {"client_write_stall_s": 1.0}
-    with _gateway(hostile_url, "tiny-chunks", **settings) as gw:
+    with _gateway(hostile_url, "tiny-chunks", {"max_connections": 1}, **settings) as gw:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills at once
         port = int(gw.url.rsplit(":", 1)[1])
@@ -173,3 +174,20 @@ def test_concurrent_requests_per_client_address_are_capped(hostile_url: str) -> 
         # Once the first is over, the address may send again.
         again = httpx.post(url, json=body, headers={"x-hostile-behaviour": "ok"}, timeout=10)
         assert again.status_code == 200
+
+
+def test_an_upstream_silent_mid_stream_gets_an_in_band_error(hostile_url: str) -> None:
+    with _gateway(hostile_url, "stall", {"idle_timeout_s": 0.5}) as gw:
+        started = time.monotonic()
+        response = _post(gw, stream=True, seconds=20)
+    assert time.monotonic() - started < 10
+    assert response.status_code == 200
+    assert response.text.startswith("data: ")
+    assert '"code": "idle_timeout"' in response.text
+
+
+def test_an_upstream_that_never_answers_gets_a_504(hostile_url: str) -> None:
+    with _gateway(hostile_url, "stall-headers", {"first_byte_timeout_s": 0.5}) as gw:
+        response = _post(gw, stream=False, seconds=20)
+    assert response.status_code == 504
+    assert response.json()["error"]["code"] == "timeout"
