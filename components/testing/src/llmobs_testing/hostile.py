@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -133,9 +134,16 @@ class HostileUpstream:
                 if ask.path != "/_stats":
                     self.requests += 1
                 if not await self._answer(ask, reader, writer):
+                    # Close, not abort: drain() leaves up to 64 KiB buffered, which an abort
+                    # would drop, cutting the answer short by accident.
+                    writer.close()
+                    async with asyncio.timeout(10):
+                        await writer.wait_closed()
                     return
         except (ConnectionError, asyncio.IncompleteReadError):
             self.gone += 1
+        except TimeoutError:
+            pass
         except asyncio.CancelledError:
             pass
         finally:
@@ -285,14 +293,18 @@ async def _repeat(w: asyncio.StreamWriter, unit: bytes, size: int) -> None:
 
 
 @contextlib.contextmanager
-def serve_hostile(*, max_bytes: int = 64 * 1024 * 1024, max_stall_s: float = 30.0) -> Iterator[str]:
+def serve_hostile(
+    *, max_bytes: int = 64 * 1024 * 1024, max_stall_s: float = 30.0, niceness: int = 0
+) -> Iterator[str]:
     """Run a :class:`HostileUpstream` in a child process and yield its base URL.
 
     A process, not a thread: writing tens of megabytes of tiny chunks must not take the GIL from
     a gateway running in the test's process, whose event-loop latency the test measures.
-    ``GET /_stats`` on it answers its counters (requests, gone) as JSON.
+    ``GET /_stats`` on it answers its counters (requests, gone) as JSON. ``niceness`` lowers
+    its CPU priority, so that on a busy machine the gateway it feeds is not the one that waits.
     """
     args = [sys.executable, "-m", "llmobs_testing.hostile", str(max_bytes), str(max_stall_s)]
+    args.append(str(niceness))
     proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
         assert proc.stdout is not None
@@ -308,7 +320,9 @@ def serve_hostile(*, max_bytes: int = 64 * 1024 * 1024, max_stall_s: float = 30.
             proc.communicate()
 
 
-async def _main(max_bytes: int, max_stall_s: float) -> None:
+async def _main(max_bytes: int, max_stall_s: float, niceness: int) -> None:
+    if niceness:
+        os.nice(niceness)
     server = HostileUpstream(max_bytes=max_bytes, max_stall_s=max_stall_s)
     print(await server.start(), flush=True)
     loop = asyncio.get_running_loop()
@@ -327,4 +341,4 @@ async def _main(max_bytes: int, max_stall_s: float) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(_main(int(sys.argv[1]), float(sys.argv[2])))
+    asyncio.run(_main(int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])))
