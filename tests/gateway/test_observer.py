@@ -2,7 +2,9 @@
 
 import itertools
 import json
+import time
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -160,3 +162,78 @@ def test_responses_api_usage_in_response_completed_is_read() -> None:
     )
     obs.feed(delta + event)
     assert (obs.input_tokens, obs.output_tokens, obs.chunks) == (5, 9, 1)
+
+
+def _feed_within(obs: ResponseObserver, reads: list[bytes], budget_s: float) -> bytes:
+    """Feed ``reads``, failing as soon as the budget is spent (a quadratic feed would take
+    minutes: the test must fail, not hang)."""
+    out = []
+    started = time.perf_counter()
+    for i, data in enumerate(reads):
+        out.append(obs.feed(data))
+        if i % 1000 == 0:
+            assert time.perf_counter() - started < budget_s, f"{i} reads took over {budget_s} s"
+    assert time.perf_counter() - started < budget_s
+    return b"".join(out)
+
+
+def test_one_byte_reads_after_a_lone_cr_cost_linear_time() -> None:
+    # One CR switches to CRLF framing; no event ever ends: every read used to re-scan it all.
+    obs = ResponseObserver()
+    reads = [b"data: {\r", *([b"x"] * 300_000), b"\r\n\r\n"]
+    out = _feed_within(obs, reads, budget_s=3.0) + obs.flush()
+    assert out == b"".join(reads)
+
+
+def test_one_byte_reads_of_a_long_event_cost_linear_time() -> None:
+    obs = ResponseObserver()
+    reads = [b"data: ", *([b"y"] * 300_000), b"\n\n"]
+    out = _feed_within(obs, reads, budget_s=3.0)
+    assert out == b"".join(reads)
+
+
+def test_thousands_of_usage_events_in_one_read_are_dropped_in_linear_time() -> None:
+    many = USAGE * 40_000  # ~3.5 MB; each removal used to copy the whole read
+    obs = ResponseObserver(strip_usage=True)
+    started = time.perf_counter()
+    out = obs.feed(_chunk("a") + many + _chunk("b")) + obs.flush()
+    assert time.perf_counter() - started < 3.0
+    assert out == _chunk("a") + _chunk("b")
+    assert obs.output_tokens == 3
+
+
+def test_crlf_usage_events_are_dropped_with_their_blank_lines() -> None:
+    stream = STREAM.replace(b"\n\n", b"\r\n\r\n")
+    obs = ResponseObserver(strip_usage=True)
+    out = obs.feed(stream) + obs.flush()
+    assert out == stream.replace(USAGE.replace(b"\n\n", b"\r\n\r\n"), b"")
+
+
+def test_a_large_body_is_read_from_its_ends() -> None:
+    head = b'{"id":"emb-1","object":"list","model":"m-big","data":[{"embedding":[0.1,'
+    tail = b'0.2]}],"usage":{"prompt_tokens":11,"total_tokens":11}}'
+    obs = ResponseObserver()
+    obs.observe_large_body(head, tail, 1.0)
+    assert (obs.response_id, obs.response_model, obs.input_tokens) == ("emb-1", "m-big", 11)
+    assert obs.first_at == 1.0
+
+
+_PIECES = st.sampled_from(
+    [b"data: ", b"x", b"\r", b"\n", b"\r\n", b"\n\n", b"\r\n\r\n", b'{"usage":{}}', b":"]
+)
+
+
+@pytest.mark.fuzz
+@settings(settings.get_profile("fuzz"))
+@given(st.lists(st.binary(min_size=0, max_size=40) | _PIECES, max_size=40), st.data())
+def test_fuzz_any_bytes_in_any_reads_pass_unchanged_and_event_aligned(
+    pieces: list[bytes], data: st.DataObject
+) -> None:
+    stream = b"".join(pieces)
+    cuts = data.draw(st.lists(st.integers(0, len(stream)), max_size=20))
+    edges = [0, *sorted(cuts), len(stream)]
+    obs = ResponseObserver()
+    outs = [obs.feed(stream[a:b]) for a, b in itertools.pairwise(edges)]
+    assert b"".join(outs) + obs.flush() == stream
+    for out in outs:  # what went out ended at an event boundary
+        assert not out or out.endswith((b"\n\n", b"\r\n\r\n", b"\n\r\n", b"\r\n\n"))

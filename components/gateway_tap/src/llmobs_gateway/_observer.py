@@ -30,6 +30,8 @@ _ID = re.compile(rb'"id":\s?"([^"]{1,200})"')
 _MODEL = re.compile(rb'"model":\s?"([^"]{1,200})"')
 _USAGE = re.compile(rb'"usage":\s?\{')
 _EVENT_END = re.compile(rb"\r?\n\r?\n")
+_EVENT_END_KEPT = re.compile(rb"(\r?\n\r?\n)")
+_DECODER = json.JSONDecoder()
 _MAX_PENDING = 1 << 20  # an upstream that never ends an event is passed on anyway past 1 MiB
 
 
@@ -53,6 +55,7 @@ class ResponseObserver:
     """What one upstream response said and when; fed streamed bytes or a whole JSON body."""
 
     __slots__ = (
+        "_cr",
         "_pending",
         "_strip_usage",
         "cached_tokens",
@@ -73,7 +76,8 @@ class ResponseObserver:
     def __init__(self, *, strip_usage: bool = False, sink: TextSink | None = None) -> None:
         self._strip_usage = strip_usage
         self.sink = sink
-        self._pending = b""
+        self._pending: bytes | bytearray = b""  # a partial event (a bytearray past one read)
+        self._cr = False  # a CR was seen: events may end with CRLF blank lines
         self.first_at: float | None = None
         self.last_at: float | None = None
         self.chunks = 0
@@ -89,37 +93,69 @@ class ResponseObserver:
 
     # ------------------------------------------------------------------ streaming
     def feed(self, data: bytes) -> bytes:
-        """Observe streamed bytes; returns what to send to the client now (complete events)."""
-        buf = self._pending + data if self._pending else data
-        crlf = b"\r" in buf
-        if crlf:
+        """Observe streamed bytes; returns what to send to the client now (complete events).
+
+        Linear in the bytes received, whatever the upstream does: only the new bytes, plus the
+        three before them that could start a boundary, are searched for the end of an event,
+        and a partial event held over more than one read grows in place in a ``bytearray``
+        (never re-joined). An event cut in two reads, the common case, costs one join of bytes.
+        """
+        pending = self._pending
+        if not pending:
+            start = 0
+            buf: bytes | bytearray = data
+        else:
+            start = len(pending) - 3 if len(pending) > 3 else 0
+            if type(pending) is bytes:
+                buf = pending + data
+            else:
+                pending += data
+                buf = pending
+        if not self._cr and b"\r" in data:
+            self._cr = True  # sticky: once seen, CRLF framing is looked for from here on
+        if self._cr:
             last = None
-            for last in _EVENT_END.finditer(buf):  # noqa: B007 - the last boundary is wanted
+            for last in _EVENT_END.finditer(buf, start):  # noqa: B007 - the last one is wanted
                 pass
             end = last.end() if last is not None else -1
         else:
-            end = buf.rfind(b"\n\n")
+            end = buf.rfind(b"\n\n", start)
             end = end + 2 if end >= 0 else -1
         if end < 0:
             if len(buf) > _MAX_PENDING:
                 self._pending = b""
-                return buf
-            self._pending = buf
+                return bytes(buf)
+            if buf is data:
+                self._pending = data
+            elif type(buf) is bytes:
+                self._pending = bytearray(buf)  # a second read without an end: grow in place
             return b""
-        complete, self._pending = buf[:end], buf[end:]
+        if end == len(buf):
+            complete = buf if type(buf) is bytes else bytes(buf)
+            self._pending = b""
+        else:
+            complete = bytes(buf[:end])
+            # The tail after the last boundary lies inside the new bytes: copying it is linear.
+            self._pending = bytes(buf[end:])
         now = time.perf_counter()
+        parts = None
+        if self._cr:
+            parts = _EVENT_END_KEPT.split(complete)  # event, boundary, event, boundary, ..., b""
+            events = parts[0::2]
+        else:
+            events = complete.split(b"\n\n")
         drop: list[bytes] | None = None
-        for event in _EVENT_END.split(complete) if crlf else complete.split(b"\n\n"):
+        for event in events:
             if event and self._observe_event(event, now) and self._strip_usage:
                 drop = drop or []
                 drop.append(event)
         if drop:
-            return self._without(complete, drop)
+            return self._without(events, parts, drop)
         return complete
 
     def flush(self) -> bytes:
         """What is left when the upstream ended without a final blank line."""
-        rest, self._pending = self._pending, b""
+        rest, self._pending = bytes(self._pending), b""
         if rest.strip():
             self._observe_event(rest, time.perf_counter())
         return rest
@@ -203,15 +239,28 @@ class ResponseObserver:
                 sink.write(text)
 
     @staticmethod
-    def _without(complete: bytes, drop: list[bytes]) -> bytes:
-        out = complete
-        for event in drop:
-            pos = out.find(event)
-            stop = pos + len(event)
-            while stop < len(out) and out[stop : stop + 1] in (b"\r", b"\n"):
-                stop += 1
-            out = out[:pos] + out[stop:]
-        return out
+    def _without(events: list[bytes], parts: list[bytes] | None, drop: list[bytes]) -> bytes:
+        """The events less the dropped ones (and their boundaries), joined in one pass.
+
+        ``parts`` are the events with their boundaries between them (CRLF framing), else the
+        boundary is always one blank line. Dropped events are known by identity: each holds
+        ``"usage"``, so none is one of the interpreter's shared one-byte objects.
+        """
+        dropped = {id(event) for event in drop}
+        if parts is not None:
+            kept = [
+                parts[j] + (parts[j + 1] if j + 1 < len(parts) else b"")
+                for j in range(0, len(parts), 2)
+                if id(parts[j]) not in dropped
+            ]
+        else:
+            last = len(events) - 1
+            kept = [
+                event + b"\n\n" if i < last else event
+                for i, event in enumerate(events)
+                if id(event) not in dropped
+            ]
+        return b"".join(kept)
 
     # ------------------------------------------------------------------ whole bodies
     def observe_body(self, body: bytes, now: float) -> None:
@@ -241,6 +290,35 @@ class ResponseObserver:
                         sink.write(text)
         if sink is not None and isinstance(doc.get("output_text"), str):
             sink.write(doc["output_text"])
+
+    def observe_large_body(self, head: bytes, tail: bytes, now: float) -> None:
+        """The numbers of a body too big to parse (a large embeddings reply), from its ends.
+
+        ``json.loads`` of 100 MB holds the event loop (and, in C, the GIL: a thread would not
+        help) for seconds, so such a body is passed through as it arrives and only its first and
+        last bytes are kept: id and model come first in the OpenAI shapes, finish reasons and
+        usage last. Output text of a body this big is not captured.
+        """
+        self.first_at = self.last_at = now
+        found = _ID.search(head)
+        if found:
+            self.response_id = found.group(1).decode("utf-8", "replace")
+        found = _MODEL.search(head)
+        if found:
+            self.response_model = found.group(1).decode("utf-8", "replace")
+        at = tail.rfind(b'"usage"')
+        start = tail.find(b"{", at, at + 64) if at >= 0 else -1
+        if start >= 0:
+            try:
+                usage, _ = _DECODER.raw_decode(tail[start:].decode("utf-8", "replace"))
+            except ValueError:
+                usage = None
+            if isinstance(usage, dict):
+                self._set_usage(usage)
+        for i, reason in enumerate(_FINISH.finditer(tail)):
+            if i >= 16:  # bounded: the body is the upstream's to fill
+                break
+            self.finish_reasons.append(reason.group(1).decode("ascii"))
 
     def _set_usage(self, usage: dict[str, Any]) -> None:
         inp, out, cached, reasoning = _usage_numbers(usage)

@@ -23,6 +23,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from llmobs_gateway._content import ContentStream
 from llmobs_gateway._limits import RateLimiter
 from llmobs_gateway._observer import ResponseObserver
+from llmobs_gateway._passthrough import relay_stream, relay_whole
 from llmobs_gateway._prometheus import GatewayMetrics
 from llmobs_gateway._recording import Outcome, Recorder
 from llmobs_gateway._request import BadRequest, IncomingRequest, key_digest, key_identity
@@ -32,6 +33,7 @@ from llmobs_gateway._upstream_http import (
     UpstreamBrokenError,
     UpstreamConnectError,
     UpstreamResponse,
+    UpstreamTooLargeError,
 )
 from llmobs_gateway.settings import GatewaySettings
 from llmobs_semconv import attributes as A
@@ -205,6 +207,8 @@ class Proxy:
             if current is not None:
                 current.uncancel()
             outcome.abandoned = True
+            if exchange.stalled:
+                outcome.error_type = "client_write_stall"
         finally:
             if out_stream is not None:
                 out_stream.close()
@@ -246,6 +250,11 @@ class Proxy:
                 error_type = "connect_error"
                 message = f"upstream {upstream.name} unreachable: {exc}"
                 self._failed(upstream, "connect_error")
+                continue
+            except UpstreamTooLargeError as exc:
+                error_type = "upstream_too_large"
+                message = f"upstream {upstream.name} sent too much: {exc}"
+                self._failed(upstream, "upstream_too_large")
                 continue
             except UpstreamBrokenError as exc:
                 error_type = "upstream_broken"
@@ -300,75 +309,28 @@ class Proxy:
             out_headers.extend((n, v) for n, v in response.headers if n in _PASS_HEADERS)
             out_headers.append((b"x-llmobs-upstream", upstream.name_bytes))
             if status < 400 and content_type.startswith(b"text/event-stream"):
-                await self._stream(exchange, response, upstream, out_headers, outcome)
+                await relay_stream(exchange, response, upstream, out_headers, outcome)
             else:
                 async with asyncio.timeout(upstream.config.first_byte_timeout_s):
-                    data = await response.read()
-                if status < 400:
-                    outcome.observer.observe_body(data, time.perf_counter())
-                exchange.send_whole(status, data, content_type, out_headers[1:])
+                    await relay_whole(
+                        exchange,
+                        response,
+                        out_headers,
+                        outcome,
+                        max_body_bytes=self.settings.max_upstream_body_bytes,
+                        max_error_bytes=self.settings.max_upstream_error_bytes,
+                    )
         except (TimeoutError, UpstreamBrokenError) as exc:
-            outcome.error_type = "timeout" if isinstance(exc, TimeoutError) else "upstream_broken"
+            if isinstance(exc, TimeoutError):
+                outcome.error_type, detail = "timeout", "timeout"
+            elif isinstance(exc, UpstreamTooLargeError):
+                outcome.error_type, detail = "upstream_too_large", str(exc)
+            else:
+                outcome.error_type, detail = "upstream_broken", "upstream_broken"
             if not outcome.first_byte_sent:
                 outcome.status = 502
                 exchange.send_error(
-                    502,
-                    f"upstream {upstream.name} failed: {outcome.error_type}",
-                    code=outcome.error_type,
+                    502, f"upstream {upstream.name} failed: {detail}", code=outcome.error_type
                 )
         finally:
             response.close()
-
-    async def _stream(
-        self,
-        exchange: Exchange,
-        response: UpstreamResponse,
-        upstream: Upstream,
-        headers: list[tuple[bytes, bytes]],
-        outcome: Outcome,
-    ) -> None:
-        observer = outcome.observer
-        exchange.start(response.status, headers)
-        outcome.first_byte_sent = True
-        exchange.set_flow(response.pause_reading, response.resume_reading)
-        write = exchange.write
-        feed = observer.feed
-        broken: list[bool] = []
-
-        def on_data(data: bytes) -> None:
-            # Runs in the upstream connection's data callback: relay first, observe on the side.
-            if broken:
-                write(data)
-                return
-            try:
-                out = feed(data)
-            except Exception:  # an observer bug must never cost the client its stream
-                log.exception("observing a stream failed; passing the rest through unobserved")
-                broken.append(True)
-                out = observer.flush() + data
-            write(out)
-
-        try:
-            await response.relay(on_data, upstream.config.idle_timeout_s)
-            exchange.end(b"" if broken else observer.flush())
-        except (TimeoutError, UpstreamBrokenError) as exc:
-            # Bytes already reached the client: no retry. Tell the SDK in-band (it raises on an
-            # "error" event) and end the response.
-            kind = "idle_timeout" if isinstance(exc, TimeoutError) else "upstream_broken"
-            outcome.error_type = kind
-            event = json.dumps(
-                {
-                    "error": {
-                        "message": f"upstream {upstream.name} stream failed: {kind}",
-                        "type": "upstream_error",
-                        "code": kind,
-                    }
-                }
-            )
-            # A half event left by the cut is observed but not sent: glued in front of the error
-            # event it would make that line unparseable and hide the error. Unobserved bytes may
-            # have ended mid-event too: a blank line first keeps the error event its own.
-            lead = b"\n\n" if broken else b""
-            if not broken:
-                observer.flush()
-            exchange.end(lead + f"data: {event}\n\n".encode())

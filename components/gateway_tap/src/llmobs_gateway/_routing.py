@@ -59,7 +59,11 @@ class Upstream:
 
 
 def build_upstreams(
-    config: GatewayConfig, breaker_failures: int, breaker_cooldown_s: float
+    config: GatewayConfig,
+    breaker_failures: int,
+    breaker_cooldown_s: float,
+    *,
+    max_header_bytes: int = 64 * 1024,
 ) -> dict[str, Upstream]:
     """One keep-alive connection pool per upstream (HTTP/1.1, shared by all requests)."""
     out: dict[str, Upstream] = {}
@@ -72,6 +76,7 @@ def build_upstreams(
                 connect_timeout_s=cfg.connect_timeout_s,
                 ca_file=cfg.ca_file,
                 tls_verify=cfg.tls_verify,
+                max_header_bytes=max_header_bytes,
             )
         except (OSError, ssl.SSLError) as exc:
             raise ConfigError(f"upstreams[{i}].ca_file: unusable CA bundle: {exc}") from None

@@ -78,6 +78,7 @@ class Exchange:
         "chunked",
         "disconnected",
         "finished",
+        "stalled",
         "started",
     )
 
@@ -87,6 +88,7 @@ class Exchange:
         self.finished = False
         self.chunked = False
         self.disconnected = False
+        self.stalled = False  # cut because the client took none of the response for too long
         self._on_pause: Callable[[], None] | None = None
         self._on_resume: Callable[[], None] | None = None
 
@@ -180,6 +182,8 @@ class _HttpConnection(asyncio.Protocol):
         self.pending: collections.deque[tuple[Request, bool, bool]] = collections.deque()
         self.idle: asyncio.TimerHandle | None = None
         self.reading: asyncio.TimerHandle | None = None  # deadline of the request being read
+        self.stall: asyncio.TimerHandle | None = None  # deadline for a full write buffer to drain
+        self.peer_ip = ""
         self._in_head = True  # bytes arriving now belong to a request head
         self._head_seen = 0
         self._completed = 0  # requests parsed whole so far on this connection
@@ -202,6 +206,8 @@ class _HttpConnection(asyncio.Protocol):
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        peer = transport.get_extra_info("peername")
+        self.peer_ip = str(peer[0]) if isinstance(peer, tuple) and peer else ""
         self.server.connections.add(self)
         self._arm_idle()
 
@@ -253,6 +259,8 @@ class _HttpConnection(asyncio.Protocol):
             self.idle.cancel()
         if self.reading is not None:
             self.reading.cancel()
+        if self.stall is not None:
+            self.stall.cancel()
         exchange = self.exchange
         if exchange is not None and not exchange.finished:
             exchange.disconnected = True
@@ -262,11 +270,18 @@ class _HttpConnection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self.writing_paused = True
+        if self.stall is None:
+            # A client that never reads would pin its upstream connection (and the buffered
+            # bytes) for ever: past the stall timeout the exchange is cut, which cancels upstream.
+            self.stall = self.loop.call_later(self.server.write_stall_s, self._write_stalled)
         if self.exchange is not None and self.exchange._on_pause is not None:
             self.exchange._on_pause()
 
     def resume_writing(self) -> None:
         self.writing_paused = False
+        if self.stall is not None:
+            self.stall.cancel()
+            self.stall = None
         if self.exchange is not None and self.exchange._on_resume is not None:
             self.exchange._on_resume()
 
@@ -406,9 +421,33 @@ class _HttpConnection(asyncio.Protocol):
         exchange = self.exchange = Exchange(self)
         self.task = self.loop.create_task(self._run(request, exchange))
 
+    def _write_stalled(self) -> None:
+        self.stall = None
+        if self.exchange is not None:
+            self.exchange.stalled = True
+        log.info("client took no bytes in time; cutting it", extra={"peer": self.peer_ip})
+        self._abort()
+
     async def _run(self, request: Request, exchange: Exchange) -> None:
+        server = self.server
+        counted = False
         try:
-            await self.server.handler(request, exchange)
+            limit = server.max_per_client_ip
+            if limit:
+                # Concurrent exchanges per client address: a few clients cannot take every
+                # upstream connection. Counted here, so pipelined requests count one at a time.
+                in_flight = server.per_ip.get(self.peer_ip, 0)
+                if in_flight >= limit:
+                    exchange.send_error(
+                        429,
+                        f"Too many concurrent requests from this address (limit {limit})",
+                        code="too_many_concurrent_requests",
+                        extra=[(b"retry-after", b"1")],
+                    )
+                    return
+                server.per_ip[self.peer_ip] = in_flight + 1
+                counted = True
+            await server.handler(request, exchange)
         except asyncio.CancelledError:
             if not exchange.disconnected:
                 self._abort()
@@ -418,6 +457,12 @@ class _HttpConnection(asyncio.Protocol):
             if not exchange.started:
                 exchange.send_error(500, "The gateway failed to handle the request")
         finally:
+            if counted:
+                left = server.per_ip[self.peer_ip] - 1
+                if left:
+                    server.per_ip[self.peer_ip] = left
+                else:
+                    del server.per_ip[self.peer_ip]  # bounded: only addresses in flight stay
             self._after(exchange)
 
     def _after(self, exchange: Exchange) -> None:
@@ -529,12 +574,17 @@ class HttpServer:
         max_header_bytes: int = 64 * 1024,
         keepalive_s: float = 30.0,
         read_timeout_s: float = 60.0,
+        write_stall_s: float = 30.0,
+        max_per_client_ip: int = 0,
     ) -> None:
         self.handler = handler
         self.max_body_bytes = max_body_bytes
         self.max_header_bytes = max_header_bytes
         self.keepalive_s = keepalive_s
         self.read_timeout_s = read_timeout_s
+        self.write_stall_s = write_stall_s
+        self.max_per_client_ip = max_per_client_ip  # 0: no limit
+        self.per_ip: dict[str, int] = {}
         self.connections: set[_HttpConnection] = set()
         self._server: asyncio.Server | None = None
 

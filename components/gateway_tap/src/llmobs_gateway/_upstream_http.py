@@ -23,8 +23,12 @@ import httptools
 from llmobs_gateway._framing import unsupported_coding
 
 _MAX_BUFFER = 1 << 20  # pause reading from the upstream past 1 MiB not yet taken by the client
-_BUFFER, _CLIENT = "buffer", "client"  # why reading from an upstream is paused
+_BUFFER, _CLIENT, _TURN = "buffer", "client", "turn"  # why reading from an upstream is paused
 _REASON_BYTES = bytes([9, *range(0x20, 0x7F), *range(0x80, 0x100)])  # HTAB SP VCHAR obs-text
+# A read this big means the socket has a backlog: libuv would read it again and again (up to 32
+# times) in one callback, holding the loop for the whole backlog, so the connection gives the
+# loop back after each such read. A streamed chunk of a normal stream is far smaller.
+_BIG_READ = 64 * 1024
 Headers = Sequence[tuple[bytes, bytes]]
 
 
@@ -34,6 +38,10 @@ class UpstreamConnectError(OSError):
 
 class UpstreamBrokenError(OSError):
     """The connection broke or the upstream sent something that is not HTTP/1.1."""
+
+
+class UpstreamTooLargeError(UpstreamBrokenError):
+    """The upstream's response headers or body went over the gateway's limit."""
 
 
 class UpstreamResponse:
@@ -177,8 +185,16 @@ class UpstreamResponse:
             self._last = self._loop.time()  # the upstream's silence counts from here again
         self._conn.resume(_CLIENT)
 
-    async def read(self) -> bytes:
-        return b"".join([chunk async for chunk in self.chunks()])
+    async def read(self, max_bytes: int | None = None) -> bytes:
+        """The whole body; past ``max_bytes`` raises UpstreamTooLargeError (the rest unread)."""
+        parts: list[bytes] = []
+        size = 0
+        async for chunk in self.chunks():
+            size += len(chunk)
+            if max_bytes is not None and size > max_bytes:
+                raise UpstreamTooLargeError(f"response body over the limit of {max_bytes} bytes")
+            parts.append(chunk)
+        return b"".join(parts)
 
     def close(self) -> None:
         """Give the connection back when the body was read to its end, else abort it."""
@@ -201,6 +217,8 @@ class _Connection(asyncio.Protocol):
         self.idle_since = 0.0
         self.interim = False  # the message being parsed is a 1xx before the final response
         self.done = False  # the final response ended: any byte after it is a desync
+        self.head_seen = 0  # bytes received before the final response's headers completed
+        self.body: list[bytes] = []  # body pieces of the read being parsed, handed on as one
 
     # -- asyncio.Protocol -----------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -216,10 +234,42 @@ class _Connection(asyncio.Protocol):
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             self._fail(UpstreamBrokenError("upstream tried to upgrade the connection"))
+            return
         except httptools.HttpParserError as exc:
             # A callback's own refusal comes back as the context of HttpParserCallbackError.
             reason = exc.__context__ if isinstance(exc.__context__, _Desync) else exc
             self._fail(UpstreamBrokenError(f"invalid HTTP from upstream: {reason}"))
+            return
+        self._hand_on_body()
+        response = self.response
+        if (
+            len(data) >= _BIG_READ
+            and response is not None
+            and not response._finished  # else the connection is about to be reused: no pause
+            and _TURN not in self.paused
+            and not self.closed
+        ):
+            self.pause(_TURN)
+            asyncio.get_running_loop().call_soon(self.resume, _TURN)
+        ready = self.headers_ready
+        if ready is not None and not ready.done():
+            # Still in the head (1xx responses included): bound it in bytes received, as httptools
+            # holds an unfinished header whole. A read that ended the head is not counted (the
+            # rest of it is body). A huge or endless head costs a 502, not memory or CPU.
+            self.head_seen += len(data)
+            if self.head_seen > self.pool.max_header_bytes:
+                limit = self.pool.max_header_bytes
+                self._fail(UpstreamTooLargeError(f"response headers over {limit} bytes"))
+
+    def _hand_on_body(self) -> None:
+        # One read may hold thousands of tiny HTTP chunks: they go on as one piece, so the
+        # observer and the client's socket see one call per read, not one per chunk.
+        body = self.body
+        if body:
+            data = body[0] if len(body) == 1 else b"".join(body)
+            body.clear()
+            if self.response is not None:
+                self.response._push(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -275,8 +325,7 @@ class _Connection(asyncio.Protocol):
             self.headers_ready.set_result(None)
 
     def on_body(self, body: bytes) -> None:
-        assert self.response is not None
-        self.response._push(body)
+        self.body.append(body)
 
     def on_message_complete(self) -> None:
         assert self.response is not None
@@ -284,6 +333,7 @@ class _Connection(asyncio.Protocol):
             self.interim = False
             return
         self.done = True
+        self._hand_on_body()
         self.response._finish()
 
     # -- used by the pool and the response ------------------------------------------------
@@ -294,6 +344,8 @@ class _Connection(asyncio.Protocol):
         self.headers_ready = asyncio.get_running_loop().create_future()
         self.got_bytes = False
         self.done = False
+        self.head_seen = 0
+        self.body.clear()
         self.transport.write(request)
         return self.response
 
@@ -350,6 +402,7 @@ class UpstreamPool:
         keepalive_s: float = 30.0,
         ca_file: str | None = None,
         tls_verify: bool = True,
+        max_header_bytes: int = 64 * 1024,
     ) -> None:
         parts = urlsplit(base_url)
         self.scheme = parts.scheme
@@ -367,6 +420,7 @@ class UpstreamPool:
         self.max_connections = max_connections
         self.connect_timeout_s = connect_timeout_s
         self.keepalive_s = keepalive_s
+        self.max_header_bytes = max_header_bytes
         self._idle: list[_Connection] = []
         self._open = 0
         self._slots: asyncio.Semaphore | None = None

@@ -105,6 +105,8 @@ class GatewayApp:
             max_body_bytes=self.settings.max_body_bytes,
             keepalive_s=self.settings.keepalive_s,
             read_timeout_s=self.settings.read_timeout_s,
+            write_stall_s=self.settings.client_write_stall_s,
+            max_per_client_ip=self.settings.max_requests_per_client_ip,
         )
 
     async def aclose(self) -> None:
@@ -171,7 +173,12 @@ def create_app(
         config = load_config(settings.config_file)
     prices = _load_prices(settings.prices_file)
     metrics = GatewayMetrics()
-    upstreams = build_upstreams(config, settings.breaker_failures, settings.breaker_cooldown_s)
+    upstreams = build_upstreams(
+        config,
+        settings.breaker_failures,
+        settings.breaker_cooldown_s,
+        max_header_bytes=settings.max_upstream_header_bytes,
+    )
     for name in upstreams:
         metrics.upstream_up.labels(name).set(1)
     router = Router(config, upstreams)

@@ -79,6 +79,36 @@ class GatewaySettings(BaseSettings):
     shutdown_grace_s: float = Field(
         default=10.0, ge=0, description="On SIGTERM, how long requests in flight may finish."
     )
+    max_upstream_header_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        description="Largest upstream response head (1xx responses included); over it the "
+        "client gets a 502.",
+    )
+    max_upstream_body_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=1024,
+        description="Largest non-streamed upstream response body (an embeddings reply can be "
+        "large); over it the client gets a 502. Streamed bodies pass through unbounded.",
+    )
+    max_upstream_error_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest upstream error (4xx/5xx) body passed on; over it the client gets a "
+        "502.",
+    )
+    client_write_stall_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="A client that takes none of a response for this long (its socket buffer "
+        "full) is cut and its upstream request cancelled.",
+    )
+    max_requests_per_client_ip: int = Field(
+        default=0,
+        ge=0,
+        description="Concurrent requests one client address may have in flight (429 above); 0 "
+        "for no limit (clients behind one proxy or load balancer share its address).",
+    )
     log_level: str = Field(default="info", description="Log level of the structured JSON logs.")
     log_requests: bool = Field(
         default=False, description="Log one structured line per request (off: hot path)."
