@@ -7,8 +7,9 @@ object from the API server and runs its containers here, in order (init containe
 * each image's own files are given as a mapping too (the probe image's ``/llmobs/probe`` is the
   bundle built by the project's own bundle command; the app image's ``/app`` holds the app);
 * command arguments and env values (``PYTHONPATH`` included) are rewritten through those maps;
-* env is resolved as the kubelet would: ``valueFrom.fieldRef`` from the pod itself, then
-  ``$(VAR)`` references to variables declared earlier;
+* env is resolved as the kubelet would: ``valueFrom.fieldRef`` from the pod itself,
+  ``valueFrom.secretKeyRef`` from the Secrets handed in (taken from the API server; a missing
+  ``optional`` one leaves the variable unset), then ``$(VAR)`` references to earlier variables;
 * the one thing with no local equivalent, cluster DNS, is a service map from
   ``NAME.NAMESPACE.svc[.cluster.local]:PORT`` to a local ``host:port``.
 
@@ -52,6 +53,7 @@ class LocalPod:
     )  # image → {path: dir}
     services: Mapping[str, str] = field(default_factory=dict)  # "name.ns:port" → "127.0.0.1:port"
     image_path: Mapping[str, str] = field(default_factory=dict)  # image → PATH of its binaries
+    secrets: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # name → decoded data
 
     def volume_dir(self, name: str) -> Path:
         """The temporary directory standing in for volume ``name``."""
@@ -94,10 +96,18 @@ class LocalPod:
         """The container's environment as the kubelet would build it, translated for here."""
         resolved: dict[str, str] = {}
         for item in container.get("env", []):
-            if "valueFrom" in item:
-                ref = item["valueFrom"].get("fieldRef")
+            source = item.get("valueFrom")
+            if source is not None and "secretKeyRef" in source:
+                found = self._secret_value(item["name"], source["secretKeyRef"])
+                if found is None:
+                    continue
+                value = found
+            elif source is not None:
+                ref = source.get("fieldRef")
                 if ref is None:
-                    raise NotImplementedError(f"env {item['name']}: only fieldRef is supported")
+                    raise NotImplementedError(
+                        f"env {item['name']}: only fieldRef and secretKeyRef are supported"
+                    )
                 value = _field(self.pod, ref["fieldPath"])
             else:
                 value = _VAR_REF.sub(
@@ -106,6 +116,14 @@ class LocalPod:
             resolved[item["name"]] = value
         mounts = self.mounts(container)
         return {k: self.translate(v, mounts) for k, v in resolved.items()}
+
+    def _secret_value(self, name: str, ref: Mapping[str, Any]) -> str | None:
+        """A ``secretKeyRef``'s value; None for a missing optional one (the kubelet skips it)."""
+        value = self.secrets.get(ref["name"], {}).get(ref["key"])
+        if value is None and not ref.get("optional"):
+            # The kubelet would not start the container (CreateContainerConfigError).
+            raise KeyError(f"env {name}: Secret {ref['name']} has no key {ref['key']}")
+        return value
 
     def run(
         self, container: Mapping[str, Any], timeout_s: float = 120.0

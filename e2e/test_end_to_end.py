@@ -14,9 +14,12 @@ they are merged this test is skipped locally (and fails under CI=true) saying so
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
+import os
 import platform
+import secrets
 import shutil
 import subprocess
 import sys
@@ -44,6 +47,9 @@ DISPATCHER = (
 )
 APP_IMAGE = "registry.example/chat-app:1.0"
 BIN = Path(sys.executable).parent
+# The store requires this ingest token; the resource points the operator at a Secret holding it,
+# so spans reach the store only if the injected probe really sends what the Secret says.
+INGEST_TOKEN = secrets.token_urlsafe(24)
 
 
 def _have(module: str) -> bool:
@@ -109,7 +115,8 @@ def store(parts: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
         "--spool-dir",
         str(directory / "spool"),
     ]
-    proc = _processes.spawn(command, directory / "store.log", tie_to_parent=True)
+    env = {**os.environ, "LLMOBS_STORE_INGEST_TOKEN": INGEST_TOKEN}
+    proc = _processes.spawn(command, directory / "store.log", tie_to_parent=True, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: _status(url + "/readyz") == 200, "the store ready", timeout_s=90)
@@ -161,7 +168,11 @@ def _run_the_pod(
     simulator: str, tmp_path: Path,
 ) -> None:  # fmt: skip
     cluster.wait_for_default_service_account(namespace)
-    cluster.apply(llmobs("obs", EXTERNAL_STORE, only=namespace), namespace=namespace)
+    cluster.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "tokens"},
+                   "stringData": {"ingest": INGEST_TOKEN}}, namespace=namespace)  # fmt: skip
+    ref = {"ingestTokenSecretRef": {"name": "tokens", "key": "ingest"}}
+    spec = {"store": {**EXTERNAL_STORE["store"], "auth": ref}}
+    cluster.apply(llmobs("obs", spec, only=namespace), namespace=namespace)
     wait_for_injection(cluster, namespace)
     labels = {"app": "chat", "llmobs.dev/inject": "true"}
     cluster.apply({
@@ -183,13 +194,22 @@ def _run_the_pod(
     pod = wait_until(admitted, "the chat pod Running", timeout_s=60)
     assert pod["metadata"]["labels"]["llmobs.dev/injection"] == "injected"
     probe_image = pod["spec"]["initContainers"][0]["image"]
+    # The Secrets the pod refers to, read back from the API server as the kubelet would.
+    names = {e["valueFrom"]["secretKeyRef"]["name"] for c in pod["spec"]["containers"]
+             for e in c.get("env", []) if "secretKeyRef" in e.get("valueFrom", {})}  # fmt: skip
+    assert names == {"tokens"}
+    data = cluster.get_json("secret", "tokens", "-n", namespace)["data"]
+    pod_secrets = {"tokens": {k: base64.b64decode(v).decode() for k, v in data.items()}}
 
     local = LocalPod(
         pod, tmp_path / "pod",
         image_files={probe_image: {"/llmobs/probe": bundle}, APP_IMAGE: {"/app": APPS}},
         image_path={probe_image: "/usr/bin:/bin", APP_IMAGE: f"{app_python}:/usr/bin:/bin"},
         services={f"obs-store.{namespace}:4318": store.removeprefix("http://")},
+        secrets=pod_secrets,
     )  # fmt: skip
+    app_env = local.env(pod["spec"]["containers"][0])
+    assert app_env["OTEL_EXPORTER_OTLP_HEADERS"] == f"Authorization=Bearer%20{INGEST_TOKEN}"
     results = local.run_all(timeout_s=120)
     init = results["llmobs-probe-init"]
     assert init.returncode == 0, init.stderr

@@ -57,3 +57,19 @@ def test_paths_map_to_volumes_and_image_files(tmp_path: Path) -> None:
 def test_an_unmapped_service_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(KeyError, match=r"obs-store\.team:4318"):
         _local(tmp_path, {}).env(POD["spec"]["containers"][0])
+
+
+def test_secret_key_refs_resolve_and_a_missing_optional_one_is_left_unset(tmp_path: Path) -> None:
+    container = {"name": "app", "image": "app:1", "env": [
+        {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "t", "key": "ingest"}}},
+        {"name": "HEADERS", "value": "Authorization=Bearer%20$(TOKEN)"},
+        {"name": "GONE", "valueFrom": {"secretKeyRef": {"name": "x", "key": "k",
+                                                        "optional": True}}},
+    ]}  # fmt: skip
+    pod = LocalPod(POD, tmp_path, secrets={"t": {"ingest": "s3cret"}})
+    env = pod.env(container)
+    assert env == {"TOKEN": "s3cret", "HEADERS": "Authorization=Bearer%20s3cret"}
+    required = {**container, "env": [{"name": "T", "valueFrom": {"secretKeyRef": {
+        "name": "t", "key": "query"}}}]}  # fmt: skip
+    with pytest.raises(KeyError, match="Secret t has no key query"):
+        pod.env(required)
