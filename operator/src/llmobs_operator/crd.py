@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from llmobs_operator import spec as s
+from llmobs_operator._spec_types import _Model
 
 _DROP = {"title"}
 
@@ -74,7 +75,7 @@ def _prune_default(default: dict[str, Any], properties: dict[str, Any]) -> dict[
     return pruned
 
 
-def openapi_schema(model: type[s._Model]) -> dict[str, Any]:
+def openapi_schema(model: type[_Model]) -> dict[str, Any]:
     """The structural OpenAPI v3 schema of one of the spec models."""
     raw = model.model_json_schema(by_alias=True, mode="validation")
     resolved: dict[str, Any] = _resolve(raw, raw.get("$defs", {}))

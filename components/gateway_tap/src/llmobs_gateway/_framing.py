@@ -59,6 +59,21 @@ def request_problem(method: bytes, http_version: str, headers: Headers) -> tuple
     return None
 
 
+def declared_body(headers: Headers) -> tuple[int, bool]:
+    """The request's declared ``Content-Length`` (0 if none) and whether it expects 100 Continue."""
+    length = 0
+    expect_continue = False
+    for name, value in headers:
+        if name == b"content-length":
+            try:
+                length = int(value)
+            except ValueError:
+                length = 0  # httptools already refused a malformed one
+        elif name == b"expect" and value.lower() == b"100-continue":
+            expect_continue = True
+    return length, expect_continue
+
+
 def is_h2c_upgrade(headers: Headers) -> bool:
     """The upgrade asked for is to cleartext HTTP/2 only (``curl --http2``, Java's HttpClient).
 
