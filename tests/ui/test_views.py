@@ -14,6 +14,7 @@ Demo = Page = Any
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
+POISON_NAME = "demo poison span"  # llmobs_cli._demo._poison.POISON_SPAN_NAME
 SLOW_MODEL = "gpt-4o"  # the demo's simulator serves it with the longer time to first token
 FAST_MODEL = "gpt-4o-mini"
 
@@ -258,6 +259,27 @@ def test_a_slow_api_shows_loading_then_the_data(traffic: Demo, page: Page) -> No
         route.continue_()
     page.page.unroute("**/api/v1/sessions*")
     p.wait_for_selector("[data-testid=session-row]")
+
+
+def test_the_demos_poison_record_is_a_dead_letter_linked_to_its_trace(
+    traffic: Demo, page: Page
+) -> None:
+    # The demo app sends one poison span at the start (llmobs_cli._demo._poison); the store
+    # dead-letters it and stores the app's span around it, so the link opens a real trace.
+    letters = traffic.wait_for(
+        "the demo's poison span dead-lettered",
+        lambda: [i for i in traffic.api("dead-letters")["items"] if POISON_NAME in i["record"]],
+    )
+    trace_id = letters[0]["trace_id"]
+    traffic.wait_for("the poison's parent span", lambda: traffic.api(f"traces/{trace_id}"))
+    p = page.open("/dead-letters", "[data-testid=dead-letter-row]")
+    assert p.locator("[data-testid=dead-letter-count]").is_visible()
+    assert int(p.locator("[data-testid=dead-letter-total-traces] .value").inner_text()) >= 1
+    page.shot("dead-letters")
+    p.locator(f'[data-testid=dead-letter-row] a[href="#/traces/{trace_id}"]').first.click()
+    p.wait_for_selector("[data-testid=span-row]")
+    page.settle()
+    assert "demo poison record" in p.locator("[data-testid=waterfall]").inner_text()
 
 
 def test_unknown_route_says_so(traffic: Demo, page: Page) -> None:

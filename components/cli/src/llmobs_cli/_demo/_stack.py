@@ -327,6 +327,8 @@ class Stack:
                     f"{gateway}/v1",
                     "--users",
                     str(self.users),
+                    "--poison-store",
+                    self.store_url,
                 ),
                 lambda _: self.app_ready.is_set(),
                 env=app_env,

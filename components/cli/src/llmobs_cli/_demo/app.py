@@ -26,6 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=7, help="Seed of the traffic.")
     parser.add_argument("--pace", type=float, default=1.0, help="Think-time multiplier.")
+    parser.add_argument(
+        "--poison-store",
+        default="",
+        help="Store URL to send one poison span to at the start (for the Dead letters view).",
+    )
     args = parser.parse_args(argv)
 
     import openai  # after argument parsing: a usage error should not pay for the import
@@ -54,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     if index is None:
         return 0
     print(f"index ready: {len(index.documents)} documents", flush=True)
+    if args.poison_store:
+        _poison(args.poison_store)
 
     traffic = Traffic(Chatbot(client, index), args.users, stop, args.seed, args.pace)
     threads = traffic.start()
@@ -68,6 +75,20 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     return 0
+
+
+def _poison(store_url: str) -> None:
+    """Send the one poison span; a store that does not take it is a line, not the end."""
+    import httpx
+
+    from llmobs_cli._demo._poison import send_poison
+
+    try:
+        trace_id = send_poison(store_url)
+    except httpx.HTTPError as exc:
+        print(f"poison span not sent: {type(exc).__name__}: {exc}", flush=True)
+        return
+    print(f"poison span sent (the store dead-letters it): trace {trace_id}", flush=True)
 
 
 if __name__ == "__main__":

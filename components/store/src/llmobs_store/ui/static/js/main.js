@@ -8,6 +8,8 @@ import { traceDetail } from "./views/trace.js";
 import { sessionList, sessionDetail } from "./views/sessions.js";
 import { models } from "./views/models.js";
 import { usage } from "./views/usage.js";
+import { deadLetters } from "./views/dead_letters.js";
+import { get } from "./api.js";
 
 const BUCKETS = [5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600, 10800];
 const LIVE_EVERY_MS = 15000;
@@ -46,6 +48,7 @@ const ROUTES = [
   [/^\/sessions\/(.+)$/, (m) => ["sessions", sessionDetail, { id: decodeURIComponent(m[1]) }]],
   [/^\/models$/, () => ["models", models, {}]],
   [/^\/usage$/, () => ["usage", usage, {}]],
+  [/^\/dead-letters$/, () => ["dead-letters", deadLetters, {}]],
 ];
 
 function parseHash() {
@@ -65,8 +68,22 @@ function parseHash() {
 let generation = 0;
 let current = null;
 
+// The nav's dead-letter count, refreshed with every render, so an operator notices on any view.
+const deadLetterCount = document.getElementById("dead-letter-count");
+async function countDeadLetters() {
+  try {
+    const d = await get("/dead-letters", { limit: 1 });
+    const n = (d.total || 0) + ((d.file_fallback && d.file_fallback.count) || 0);
+    deadLetterCount.textContent = n > 999 ? "999+" : String(n);
+    deadLetterCount.hidden = n === 0;
+  } catch (err) {
+    console.info("llmobs ui: dead-letter count failed:", err && err.message);
+  }
+}
+
 async function render({ quiet = false } = {}) {
   const gen = ++generation;
+  countDeadLetters();
   const route = parseHash();
   document.querySelectorAll(".nav").forEach((a) => a.classList.toggle("active", a.dataset.view === route.name));
   if (!route.view) {
@@ -112,7 +129,9 @@ setInterval(() => {
   // Only views without selection state refresh themselves; a trace or session stays as it is.
   // Nor while a person is typing in a filter: a redraw would throw their input away.
   const typing = viewNode.contains(document.activeElement) && /^(INPUT|SELECT|TEXTAREA)$/.test(document.activeElement.tagName);
-  if (liveBox.checked && current && !current.params.id && !typing && document.visibilityState === "visible") render({ quiet: true });
+  // Nor while something is expanded (a dead letter's record): a redraw would fold it again.
+  const reading = Boolean(viewNode.querySelector("details[open]"));
+  if (liveBox.checked && current && !current.params.id && !typing && !reading && document.visibilityState === "visible") render({ quiet: true });
 }, LIVE_EVERY_MS);
 
 render();
