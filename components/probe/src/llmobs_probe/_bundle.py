@@ -8,12 +8,14 @@ Writes::
     DIR/llmobs-bundle.json            what was bundled: probe version, target Python, platform
 
 The probe and the contract are pure Python and copied from this installation; the third-party
-dependencies are installed with ``uv pip install --target`` (or pip) for ``--python-version`` and
-``--platform``, so wheels with C extensions (wrapt, protobuf) match the app's interpreter.
+dependencies are installed with ``uv pip install --target`` (uv on PATH or the ``uv`` package),
+else pip, for ``--python-version`` and ``--platform``, so wheels with C extensions (wrapt,
+protobuf) match the app's interpreter.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -78,14 +80,37 @@ def build(
 
 
 def _installer(site: Path, version: str, platform: Optional[str]) -> List[str]:
-    uv = shutil.which("uv")
+    """``uv pip install`` when uv is at hand, else this interpreter's pip; RuntimeError if neither.
+
+    uv is looked for on PATH and then as the ``uv`` package in this environment (its binary is
+    not on PATH when the venv is not activated); pip covers a plain ``pip install llmobs-probe``.
+    Neither is a dependency of the probe: it ships in app images, and the bundle is built elsewhere.
+    """
+    uv = _uv_binary()
     if uv:
         cmd = [uv, "pip", "install", "--quiet", "--target", str(site), "--python-version", version]
         if platform:
             cmd += ["--python-platform", platform]
         return cmd
+    if importlib.util.find_spec("pip") is None:
+        raise RuntimeError(
+            f"neither uv nor pip is available to {sys.executable}: "
+            f"install one into this environment ({sys.executable} -m ensurepip, or pip install uv)"
+        )
     cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(site)]
     cmd += ["--python-version", version, "--only-binary=:all:"]
     if platform:
         cmd += ["--platform", platform]
     return cmd
+
+
+def _uv_binary() -> Optional[str]:
+    found = shutil.which("uv")
+    if found:
+        return found
+    try:
+        import uv  # type: ignore[import-not-found,unused-ignore]  # optional: pip install uv
+
+        return str(uv.find_uv_bin())
+    except Exception:  # not installed, or its binary is missing: pip is next
+        return None
