@@ -6,8 +6,9 @@ again into a ``ReadableSpan`` at ``end()``; for an LLM call that is most of the 
 the current context) and the same ids (the provider's id generator), so ``traceparent``, content
 records and child spans are exactly as with an SDK span; but its attributes are a plain dict, and
 the ``ReadableSpan`` the exporters need is built by the export worker (:meth:`LightSpan.readable`).
-The span is never made current (that costs more than the rest of the call's bookkeeping); an
-HTTP client instrumentation's span (httpx, with openai < 3) is its sibling in the same trace.
+The instrumentation makes it current only while the SDK sends the request (one context
+attach/detach), so an HTTP client instrumentation's span (httpx) is its child and the
+``traceparent`` that instrumentation injects carries the LLM call's trace: one call, one trace.
 """
 
 from __future__ import annotations

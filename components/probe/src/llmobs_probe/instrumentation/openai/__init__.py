@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import urlsplit
 
 import wrapt
-from opentelemetry import baggage, context
+from opentelemetry import baggage, context, trace
 from opentelemetry.trace import SpanKind
 
 from llmobs_probe import _guard
@@ -267,12 +267,16 @@ def _sync_wrapper(rt: Runtime, handler: Any) -> Callable[..., Any]:
         if call is None:
             return wrapped(*args, **kwargs)
         token = _current.set(call)
+        # The LLM span is current while the SDK sends, so an HTTP client instrumentation's span
+        # (httpx) is its child and the traceparent it injects carries this call's trace.
+        active = context.attach(trace.set_span_in_context(call.span))
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as exc:
             call.finish(error=exc)
             raise
         finally:
+            context.detach(active)
             _current.reset(token)
         return _after(call, handler, result, False)
 
@@ -286,12 +290,14 @@ def _async_wrapper(rt: Runtime, handler: Any) -> Callable[..., Any]:
             if call is None:
                 return await wrapped(*args, **kwargs)
             token = _current.set(call)
+            active = context.attach(trace.set_span_in_context(call.span))  # as in the sync one
             try:
                 result = await wrapped(*args, **kwargs)
             except BaseException as exc:
                 call.finish(error=exc)
                 raise
             finally:
+                context.detach(active)
                 _current.reset(token)
             return _after(call, handler, result, True)
 
