@@ -97,12 +97,14 @@ def start_child(paths: Sequence[str]) -> None:
         _guard.record_error("spawn child start", exc)
 
 
-def probe_paths(bootstrap_dir: str, site_packages: str) -> List[str]:
-    """The directories a spawn child needs on ``sys.path`` to import the probe."""
+def probe_paths(bootstrap_dir: str, site_packages: str, roots: Sequence[str] = ()) -> List[str]:
+    """The directories a spawn child needs on ``sys.path`` to import the probe (``roots``: those
+    ``llmobs-instrument COMMAND`` named, for an interpreter of another environment)."""
     import os
 
     paths = [p for p in (site_packages,) if os.path.isdir(p)]
     parent = os.path.dirname(bootstrap_dir)
     if os.path.basename(parent) == "llmobs_probe":  # ``llmobs-instrument COMMAND``: the venv's
         paths.append(os.path.dirname(parent))  # site-packages holding llmobs_probe
+    paths += [p for p in roots if p not in paths]
     return paths

@@ -36,17 +36,64 @@ def main(argv: Optional[List[str]] = None) -> int:
     return _run(args)
 
 
+#: Read by the bootstrap in the launched interpreter (see bootstrap/sitecustomize.py).
+ENV_PATHS = "LLMOBS_INSTRUMENT_PATHS"
+ENV_PYTHON = "LLMOBS_INSTRUMENT_PYTHON"
+
+# Where this installation imports the probe and its dependencies from (packages whose parent
+# directory is the import root; the dotted ones sit in namespace packages).
+_ROOT_MODULES = ("llmobs_probe", "llmobs_semconv", "opentelemetry.sdk", "wrapt", "google.protobuf")
+
+
+def python_tag() -> str:
+    """What compiled dependencies must match: implementation, version, free-threading."""
+    threaded = "t" if "t" in getattr(sys, "abiflags", "") else ""
+    return f"{sys.implementation.name}-{sys.version_info[0]}.{sys.version_info[1]}{threaded}"
+
+
+def import_roots() -> List[str]:
+    """The directories the launched interpreter needs to import the probe from this install."""
+    import importlib.util
+    import sysconfig
+
+    roots: List[str] = []
+    for name in _ROOT_MODULES:
+        try:
+            spec = importlib.util.find_spec(name)
+        except ImportError:
+            continue
+        if spec is None or not spec.origin:
+            continue
+        found = Path(spec.origin).parent
+        for _ in name.split("."):
+            found = found.parent
+        roots.append(str(found))
+    # The rest of the dependencies (requests, protobuf's and the exporters' own) live here.
+    roots += [sysconfig.get_paths()[key] for key in ("purelib", "platlib")]
+    unique: List[str] = []
+    for root in roots:
+        if root not in unique and os.path.isdir(root):
+            unique.append(root)
+    return unique
+
+
 def _run(command: List[str]) -> int:
     executable = shutil.which(command[0])
     if executable is None:
         print(f"llmobs-instrument: error: command not found: {command[0]}", file=sys.stderr)
         return 127
     here = bootstrap_dir()
-    # The probe's own packages must be importable by the child even outside this venv.
-    package_root = str(Path(__file__).parent.parent)
     path = [here] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    path.append(package_root)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(path))
+    # COMMAND may run another environment's interpreter (not this venv's): it finds the probe
+    # through these roots, which the bootstrap appends after that interpreter's own
+    # site-packages (so the app's versions win), and only when the Python matches this one's, as
+    # compiled dependencies (wrapt, protobuf) only load there. On PYTHONPATH they would come
+    # before the app's own packages.
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(path),
+        **{ENV_PATHS: os.pathsep.join(import_roots()), ENV_PYTHON: python_tag()},
+    )
     os.execve(executable, command, env)  # noqa: S606  # replaces this process, as intended
     return 0  # pragma: no cover
 
