@@ -49,7 +49,8 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
     uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
     cmd = [uv, "pip", "install", "--quiet", "--target", str(app_packages)]
     subprocess.run(
-        [*cmd, "--python-version", version, "openai>=1.30"],
+        # openai < 3 sends through httpx (3.x: httpx2, which the bundled instrumentation skips).
+        [*cmd, "--python-version", version, "openai>=1.30,<3"],
         check=True,
         timeout=300,
     )
