@@ -7,13 +7,20 @@ The store is the real one; ``LLMOBS_TEST_FAULT=point:arg`` wraps one of its func
 * ``kill_after_dead_letter:N`` — after the N-th dead letter is stored, before its checkpoint;
 * ``raise_in_insert:N`` — the first N inserts raise RuntimeError (a writer bug, transient);
 * ``raise_in_merge`` — every content merge raises RuntimeError;
-* ``raise_in_normalise:NAME`` — normalising a span called NAME raises RuntimeError.
+* ``raise_in_normalise:NAME`` — normalising a span called NAME raises RuntimeError;
+* ``unavailable_in_insert_of:TABLE`` — the first insert into TABLE fails as unreachable (after
+  the batch's earlier tables were inserted);
+* ``raise_in_insert_of:TABLE:N`` — the N-th insert into TABLE raises RuntimeError (a later
+  table of the batch, a writer bug);
+* ``raise_in_spool_read:N`` — the N-th spool read raises OSError (transient);
+* ``corrupt_spool_record:N`` — the N-th spooled record is written with a wrong CRC.
 """
 
 import os
 import runpy
 import signal
 import sys
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -82,7 +89,61 @@ def install(fault: str) -> None:
 
         batch.normalise_span = choking  # type: ignore[assignment]
     else:
-        raise SystemExit(f"unknown fault {fault!r}")
+        _install_more(point, arg)
+
+
+def _install_more(point: str, arg: str) -> None:
+    from llmobs_store import spool as spool_module
+    from llmobs_store.spool import Spool
+    from llmobs_store.storage import Storage, StorageUnavailable
+
+    if point in ("unavailable_in_insert_of", "raise_in_insert_of"):
+        table, _, nth = arg.partition(":")
+        calls, insert = [0], Storage.insert
+
+        def failing(self: Storage, name: str, lines: Any) -> None:
+            if name == table and lines:
+                calls[0] += 1
+                if calls[0] == int(nth or 1):
+                    if point == "raise_in_insert_of":
+                        raise RuntimeError(f"injected failure inserting {table}")
+                    raise StorageUnavailable(f"injected: unreachable inserting {table}")
+            insert(self, name, lines)
+
+        Storage.insert = failing  # type: ignore[method-assign]
+    elif point == "raise_in_spool_read":
+        reads, read = [0], Spool.read
+
+        def flaky(self: Spool, max_bytes: int, wait_s: float) -> Any:
+            if wait_s == 0.0:  # a read for more while a batch holds walked records already
+                reads[0] += 1
+                if reads[0] == int(arg):
+                    raise OSError("injected: spool read failed (transient)")
+            return read(self, max_bytes, wait_s)
+
+        Spool.read = flaky  # type: ignore[method-assign]
+    elif point == "corrupt_spool_record":
+        appends, append = [0], Spool.append
+
+        def corrupting(self: Spool, kind: int, payload: bytes) -> Any:
+            appends[0] += 1
+            if appends[0] != int(arg):
+                return append(self, kind, payload)
+            # Spool.append with a wrong CRC: acknowledged, then found corrupt by the reader.
+            header = spool_module._HEADER.pack(len(payload), zlib.crc32(payload) ^ 1, kind)
+            with self._cond:
+                self._file.write(header + payload)
+                self._file.flush()
+                self.end = spool_module.Position(
+                    self.end.segment, self.end.offset + len(header) + len(payload)
+                )
+                self._sizes[self.end.segment] = self.end.offset
+                self._cond.notify_all()
+                return self.end
+
+        Spool.append = corrupting  # type: ignore[method-assign]
+    else:
+        raise SystemExit(f"unknown fault {point!r}")
 
 
 if __name__ == "__main__":

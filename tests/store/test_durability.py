@@ -209,7 +209,10 @@ def test_unreachable_clickhouse_then_recovered_loses_nothing(tmp_path: Path) -> 
 
 def traced_request(spans: int, poison: str = "") -> tuple[bytes, set[str], str]:
     """One export of ``spans`` chat spans in one trace (one named ``poison`` when given)."""
-    items = [otlp.span(f"s{i}", gen_ai__operation__name="chat") for i in range(spans)]
+    items = [
+        otlp.span(f"s{i}", gen_ai__operation__name="chat", gen_ai__prompt=f"prompt {i}")
+        for i in range(spans)
+    ]
     trace_id = bytes(items[0].trace_id)
     for item in items:
         item.trace_id = trace_id
@@ -235,6 +238,10 @@ FAULTS = [
     "raise_in_insert:3",  # a writer bug, transient
     "raise_in_merge",
     "raise_in_normalise:victim",
+    "unavailable_in_insert_of:content",  # fail the content insert once, spans already in
+    "raise_in_insert_of:content:3",  # a later table's insert fails (a writer bug)
+    "raise_in_spool_read:2",  # the spool read raises once, a batch half-built
+    "corrupt_spool_record:4",  # acknowledged, then fails its CRC: quarantined, not a halt
 ]
 
 
@@ -252,6 +259,9 @@ def test_no_acknowledged_span_is_lost_or_stored_twice_whatever_fails(
     ]
     acknowledged: set[str] = set()
     traces: set[str] = set()
+    # The corrupt record's spans are lost (counted as spool_corrupt); nothing else may be.
+    corrupt = fault.removeprefix("corrupt_spool_record:") if fault.startswith("corrupt") else ""
+    posted = 1
     env = {"LLMOBS_STORE_BATCH_ROWS": "40", "LLMOBS_STORE_BATCH_WAIT_S": "0.05"}
     with store_process(tmp_path, port, fault=fault, **env) as proc:
         for body, keys, trace_id in plan:
@@ -259,9 +269,10 @@ def test_no_acknowledged_span_is_lost_or_stored_twice_whatever_fails(
                 response = otlp.post(url, "traces", body)
             except httpx.TransportError:
                 break
-            if response.status_code == 200:
+            if response.status_code == 200 and not (corrupt and posted == int(corrupt)):
                 acknowledged |= keys
                 traces.add(trace_id)
+            posted += 1
             if proc.poll() is not None:
                 break
         if fault.startswith("kill"):
@@ -291,5 +302,8 @@ def test_no_acknowledged_span_is_lost_or_stored_twice_whatever_fails(
             (tmp_path / "spool").iterdir() and [p.name for p in tmp_path.glob("*.log")],
         )
         assert len(dead) == len(dead_lettered_spans(url))
+        if corrupt:
+            letters = httpx.get(f"{url}/api/v1/dead-letters", params={"limit": 1000}).json()
+            assert [i["category"] for i in letters["items"]].count("spool_corrupt") == 1
         if fault == "raise_in_normalise:victim":
             assert len(dead) >= 3  # the poison spans and the victims (the store stays real)

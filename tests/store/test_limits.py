@@ -1,8 +1,16 @@
 """Value limits come from the migrations' column types, and clamp rows before they are encoded."""
 
 from llmobs_store.batch import TABLE_COLUMNS
-from llmobs_store.limits import clamp_row, limit_of, schema_columns, table_limits
+from llmobs_store.limits import (
+    clamp_row,
+    limit_of,
+    schema_columns,
+    table_limits,
+    ttl_columns,
+    use_target,
+)
 from llmobs_store.normaliser import ch_time
+from llmobs_store.schema import SchemaTarget
 
 
 def test_limits_are_derived_from_the_column_types_in_the_migrations() -> None:
@@ -46,3 +54,15 @@ def test_times_are_padded_so_clickhouse_never_reads_them_as_dates() -> None:
     assert ch_time(0) == "0000000000.000000"
     assert ch_time(5_000_001_000) == "0000000005.000001"
     assert ch_time(1_700_000_000_123_456_789) == "1700000000.123456"
+
+
+def test_limits_are_the_same_when_the_schema_is_rendered_for_a_cluster() -> None:
+    single = (schema_columns(), ttl_columns(), {t: table_limits(t) for t in TABLE_COLUMNS})
+    try:
+        use_target(SchemaTarget(cluster="c1"))  # spans_local ON CLUSTER c1 (...), Distributed
+        clustered = (schema_columns(), ttl_columns(), {t: table_limits(t) for t in TABLE_COLUMNS})
+    finally:
+        use_target(SchemaTarget())
+    assert clustered == single
+    assert all(clustered[2].values()), "every table has columns to clamp"
+    assert clustered[1]["spans"] == ("start_time", 30)

@@ -26,3 +26,11 @@ def test_an_unreachable_server_is_unavailable_not_refused() -> None:
     assert not isinstance(unavailable.value, DataRejected)
     assert data_error_code(ConnectionRefusedError("connection refused")) is None
     assert data_error_code(RuntimeError("Code: 241. Memory limit exceeded")) is None
+
+
+def test_too_many_parts_is_the_server_and_too_many_partitions_is_the_data() -> None:
+    behind = "Code: 252. DB::Exception: Too many parts (3001). Merges are processing slower"
+    assert data_error_code(RuntimeError(behind)) is None  # retried, never bisected
+    spread = "Code: 252. DB::Exception: Too many partitions for single INSERT block (more than 100)"
+    assert data_error_code(RuntimeError(spread)) == 252  # split: fewer days per part
+    assert data_error_code(RuntimeError("Code: 1001. DB::Exception: std::exception")) is None

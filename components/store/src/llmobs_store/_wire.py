@@ -134,3 +134,15 @@ def request_leaves(kind: int, payload: bytes) -> Leaves:
     if first is not None:
         yield first
         yield from walked
+
+
+def count_items(kind: int, payload: bytes) -> int:
+    """How many items (spans, log records, data points) the request holds, parsed whole."""
+    request_cls, group, scope, leaf = _SHAPES[kind]
+    request = request_cls.FromString(payload)
+    scopes = [s for g in getattr(request, group) for s in getattr(g, scope)]
+    leaves = [item for s in scopes for item in getattr(s, leaf)]
+    if kind != KIND_METRICS:
+        return len(leaves)
+    kinds = [(m, m.WhichOneof("data")) for m in leaves]
+    return sum(len(getattr(m, which).data_points) for m, which in kinds if which)

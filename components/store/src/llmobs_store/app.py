@@ -73,6 +73,7 @@ def create_app(settings: StoreSettings) -> FastAPI:
             prices=prices,
             metrics=metrics,
             batch_rows=settings.batch_rows,
+            batch_bytes=settings.batch_bytes,
             batch_wait_s=settings.batch_wait_s,
             dead_letters=DeadLetters(storage, settings.spool_dir, metrics),
             record_limit=settings.dead_letter_record_bytes,

@@ -14,6 +14,7 @@ import itertools
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from google.protobuf import json_format
@@ -76,6 +77,7 @@ class Item:
     span_key: str = ""
     chunk_key: ChunkKey | None = None
     dead: DeadLetter | None = None
+    raw: str = ""  # a dead record's bytes in full (its letter keeps ``record_limit`` of them)
 
 
 @dataclass
@@ -85,22 +87,35 @@ class Batch:
     rows: dict[str, list[str]] = field(
         default_factory=lambda: {table: [] for table in TABLE_COLUMNS}
     )
+    # Where each row came from (spool origin, item index, row of the item), parallel to rows:
+    # a refused row's dead-letter key, the same on replay and distinct for every row.
+    origins: dict[str, list[str]] = field(
+        default_factory=lambda: {table: [] for table in TABLE_COLUMNS}
+    )
     chunk_keys: list[ChunkKey] = field(default_factory=list)
     span_keys: list[str] = field(default_factory=list)  # trace_id+span_id, parallel to spans
     spans: int = 0
+    bytes: int = 0  # of the encoded rows (str length: ~bytes of the JSON text)
     dead: list[DeadLetter] = field(default_factory=list)
-    # The writer's insert progress, kept here so a retry resumes where it stopped: parts of a
-    # table still to insert (a refused part is split in two), and rows refused on their own.
-    parts: dict[str, list[list[str]]] = field(default_factory=dict)
+    raw: list[tuple[DeadLetter, str]] = field(default_factory=list)  # letter, record in full
+    # The writer's insert progress, kept here so a retry resumes where it stopped: whether the
+    # spans were checked for duplicates, (start, end) ranges of a table's rows still to insert
+    # (a refused range is split in two), and rows refused on their own.
+    checked: bool = False
+    parts: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     refused: list[DeadLetter] = field(default_factory=list)
 
     @property
     def size(self) -> int:
         return sum(len(rows) for rows in self.rows.values()) + len(self.dead)
 
-    def add_item(self, item: Item) -> None:
-        for table, line in item.rows:
+    def add_item(self, item: Item, origin: str = "") -> None:
+        for number, (table, line) in enumerate(item.rows):
             self.rows[table].append(line)
+            self.origins[table].append(f"{origin}/{item.index}/{number}")
+            self.bytes += len(line)
+        if item.raw and item.dead is not None:
+            self.raw.append((item.dead, item.raw))
         if item.span_key:
             self.span_keys.append(item.span_key)
             self.spans += 1
@@ -111,15 +126,18 @@ class Batch:
 
     def drop_spans(self, known: Callable[[str], bool]) -> int:
         """Remove span rows whose key ``known`` says are stored already; returns how many."""
-        keep_rows, keep_keys, seen = [], [], set()
-        for row, key in zip(self.rows["spans"], self.span_keys, strict=True):
+        keep_rows, keep_keys, keep_origins, seen = [], [], [], set()
+        spans = zip(self.rows["spans"], self.span_keys, self.origins["spans"], strict=True)
+        for row, key, origin in spans:
             if key in seen or known(key):
                 continue
             seen.add(key)
             keep_rows.append(row)
             keep_keys.append(key)
+            keep_origins.append(origin)
         dropped = len(self.span_keys) - len(keep_keys)
         self.rows["spans"], self.span_keys = keep_rows, keep_keys
+        self.origins["spans"] = keep_origins
         self.spans -= dropped
         return dropped
 
@@ -149,8 +167,7 @@ def request_items(
             last = item.index
             yield item
     except Exception as exc:  # the walk itself broke (not one item): keep the rest as bytes
-        record = base64.b64encode(payload).decode()
-        yield Item(last + 1, dead=walker.dead(RECORD, exc, f"from item {last + 1}: {record}"))
+        yield walker.remainder(exc, payload, last + 1)
 
 
 @dataclass
@@ -173,6 +190,16 @@ class _Walker:
             items=1 if index >= 0 else 0,
             record=bounded(record, self.record_limit),
         )
+
+    def remainder(self, exc: BaseException, payload: bytes, first: int) -> Item:
+        """The items from ``first`` on of a request whose walk broke: counted, kept in full."""
+        try:
+            left = max(_wire.count_items(self.kind, payload) - first, 0)
+        except Exception:  # accept() parsed it, so this cannot happen; never stop on it
+            left = 0
+        record = f"from item {first}: {base64.b64encode(payload).decode()}"
+        letter = self.dead(RECORD, exc, record, first)
+        return Item(first, dead=DeadLetter(**{**letter.__dict__, "items": left}), raw=record)
 
     def _failed(self, index: int, exc: BaseException, message: Message, ids: Any) -> Item:
         letter = self.dead(NORMALISE, exc, _message_text(message), index)
@@ -229,7 +256,7 @@ class _Walker:
         text = (
             body.string_value
             if body.WhichOneof("value") == "string_value"
-            else as_text(_body_value(body))
+            else as_text(any_value(body))
         )
         values = (
             ch_time(ts) if ts else self.now,
@@ -327,12 +354,7 @@ def _plain_resource(message: Any) -> tuple[str, dict[str, str]]:
     return found
 
 
-class _NoIds:
-    trace_id = b""
-    span_id = b""
-
-
-_NO_IDS = _NoIds()
+_NO_IDS = SimpleNamespace(trace_id=b"", span_id=b"")  # a data point has none
 
 
 def _message_text(message: Message) -> str:
@@ -358,10 +380,6 @@ def _point_values(which: str, point: Any) -> tuple[float, int, float, list[float
     if which == "histogram":
         return 0.0, point.count, point.sum, list(point.explicit_bounds), list(point.bucket_counts)
     return 0.0, point.count, point.sum, [], []
-
-
-def _body_value(body: Any) -> Any:
-    return any_value(body)
 
 
 def _line(row: Mapping[str, Any]) -> str:

@@ -28,6 +28,7 @@ NORMALISE = "normalise_error"
 REFUSED = "clickhouse_refused"
 RECORD = "record_error"
 EXPIRED = "older_than_retention"
+CORRUPT = "spool_corrupt"
 _SIGNAL_OF_TABLE = {
     "spans": "traces",
     "content": "traces",
@@ -36,6 +37,9 @@ _SIGNAL_OF_TABLE = {
     "metric_points": "metrics",
 }
 FILE_NAME = "dead-letters.jsonl"
+# A line of the file that copies, in full, a letter stored in the table (see keep_in_full).
+_COPY = "full_copy"
+_COPY_MARK = b'"full_copy":true'
 
 
 @dataclass(frozen=True)
@@ -102,10 +106,7 @@ class DeadLetters:
         if not letters:
             return
         now = now_time()
-        lines = [
-            json.dumps({**asdict(d), "time": now}, ensure_ascii=False, separators=(",", ":"))
-            for d in letters
-        ]
+        lines = [_line({**asdict(d), "time": now}) for d in letters]
         try:
             self.storage.insert("dead_letters", lines)
         except Exception as exc:  # even the dead-letter insert failed: keep them on disk
@@ -122,6 +123,14 @@ class DeadLetters:
             letters[0].reason[:200],
         )
 
+    def keep_in_full(self, pairs: Sequence[tuple[DeadLetter, str]]) -> None:
+        """Append each letter with its whole ``record`` (the table keeps a bounded piece) to the
+        fallback file, marked as a copy: it is not counted again."""
+        if pairs:
+            now = now_time()
+            self._append_file([_line({**asdict(d), "record": r, "time": now, _COPY: True})
+                               for d, r in pairs])  # fmt: skip
+
     def _append_file(self, lines: list[str]) -> None:
         with self._lock, open(self.path, "a", encoding="utf-8", errors="replace") as fh:
             fh.write("\n".join(lines) + "\n")
@@ -132,6 +141,10 @@ class DeadLetters:
         """Dead letters only in the fallback file (ClickHouse refused even those)."""
         try:
             with open(self.path, "rb") as fh:
-                return sum(1 for _ in fh)
+                return sum(1 for line in fh if _COPY_MARK not in line)
         except FileNotFoundError:
             return 0
+
+
+def _line(doc: dict[str, object]) -> str:
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))

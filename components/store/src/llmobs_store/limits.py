@@ -16,8 +16,17 @@ from typing import Any
 
 from llmobs_store.schema import SchemaTarget, load_migrations
 
-_CREATE = re.compile(r"CREATE TABLE IF NOT EXISTS \w+\.(\w+)\s*\((.*)\)\s*ENGINE", re.DOTALL)
-_ADD = re.compile(r"ALTER TABLE \w+\.(\w+).*?ADD COLUMN IF NOT EXISTS (\w+) (.*)", re.DOTALL)
+# On a cluster the columns are declared on ``name_local ON CLUSTER c`` (the Distributed ``name``
+# has none): both renderings must give the same table names, or nothing is clamped.
+_CREATE = re.compile(
+    r"CREATE TABLE IF NOT EXISTS \w+\.(\w+?)(?:_local)?(?:\s+ON CLUSTER \S+)?\s*\((.*)\)\s*ENGINE",
+    re.DOTALL,
+)
+_ADD = re.compile(
+    r"ALTER TABLE \w+\.(\w+?)(?:_local)?(?:\s+ON CLUSTER \S+)?\s+.*?ADD COLUMN IF NOT EXISTS "
+    r"(\w+) (.*)",
+    re.DOTALL,
+)
 _TTL = re.compile(r"\bTTL\s+toDateTime\((\w+)\)\s*\+\s*INTERVAL\s+(\d+)\s+DAY")
 _INT = re.compile(r"^(U?)Int(8|16|32|64|128|256)$")
 _WRAPPERS = ("Nullable", "LowCardinality")
@@ -105,7 +114,7 @@ def _columns(body: str) -> Iterator[tuple[str, str]]:
 
 @cache
 def schema_columns() -> dict[str, dict[str, str]]:
-    """table -> column -> type, as the shipped migrations declare them (single-node form)."""
+    """table -> column -> type, as the shipped migrations declare them (``_local`` left off)."""
     tables: dict[str, dict[str, str]] = {}
     for migration in load_migrations(_rendered["target"]):
         for statement in migration.statements:

@@ -44,6 +44,12 @@ class StoreSettings(BaseSettings):
     )
     spool_fsync: bool = Field(True, description="fsync every acknowledged request (durability).")
     batch_rows: int = Field(20000, ge=1, description="Rows per ClickHouse insert, at most.")
+    batch_bytes: int = Field(
+        64 * 1024**2,
+        ge=1024,
+        description="Encoded row bytes per ClickHouse insert, about (bounds memory with large "
+        "rows as batch_rows does with many).",
+    )
     batch_wait_s: float = Field(0.5, gt=0, description="Longest wait to fill an insert batch.")
     dead_letter_record_bytes: int = Field(
         64 * 1024,

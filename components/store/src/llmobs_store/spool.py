@@ -18,6 +18,9 @@ from pathlib import Path
 
 _HEADER = struct.Struct("<IIB")
 _SUFFIX = ".wal"
+#: The kind of a :class:`Record` standing for spooled bytes that failed their CRC check: the
+#: writer dead-letters its bytes and moves on, rather than halting on it at every attempt.
+KIND_CORRUPT = 0
 
 
 @dataclass(frozen=True, order=True)
@@ -39,7 +42,9 @@ class Position:
 class Record:
     """One spooled request: its kind (see ``otlp.KIND_*``), payload, where it starts and ends.
 
-    ``skip``: items of it already stored (the checkpoint was inside it).
+    ``skip``: items of it already stored (the checkpoint was inside it). A ``KIND_CORRUPT``
+    record carries the bytes that failed the check; ``lost_bytes`` is how much of the spool it
+    skips.
     """
 
     kind: int
@@ -47,6 +52,7 @@ class Record:
     end: Position
     start: Position = Position(0, 0)
     skip: int = 0
+    lost_bytes: int = 0
 
 
 class SpoolFull(Exception):
@@ -125,17 +131,38 @@ class Spool:
                 fh.seek(cursor.offset)
                 while cursor.offset < limit and total < max_bytes:
                     head = fh.read(_HEADER.size)
-                    length, crc, kind = _HEADER.unpack(head)
-                    payload = fh.read(length)
-                    if zlib.crc32(payload) != crc:
-                        raise OSError(f"spool segment {cursor.segment} corrupt at {cursor.offset}")
-                    start = cursor
-                    cursor = Position(cursor.segment, cursor.offset + _HEADER.size + length)
-                    records.append(Record(kind, payload, cursor, start, skip))
-                    skip = 0
-                    total += length
+                    length, crc, kind = _HEADER.unpack(head.ljust(_HEADER.size, b"\0"))
+                    framed = cursor.offset + _HEADER.size + length <= limit
+                    whole = len(head) == _HEADER.size and framed
+                    payload = fh.read(length) if whole else b""
+                    if whole and zlib.crc32(payload) == crc:
+                        start = cursor
+                        cursor = Position(cursor.segment, cursor.offset + _HEADER.size + length)
+                        records.append(Record(kind, payload, cursor, start, skip))
+                        skip = 0
+                        total += length
+                        continue
+                    if not records:  # alone, so the writer can quarantine just this
+                        records.append(self._corrupt(cursor, head + payload, whole, length, limit))
+                        cursor = records[-1].end
+                    self._cursor = cursor
+                    return records
         self._cursor = cursor
         return records
+
+    def _corrupt(self, at: Position, data: bytes, whole: bool, length: int, limit: int) -> Record:
+        """The corrupt record at ``at``: skipped by its header's length, or with the segment's
+        rest when the header itself cannot be right (nothing after it can be framed)."""
+        if whole:
+            end = Position(at.segment, at.offset + _HEADER.size + length)
+        else:
+            with self._cond:
+                if at.segment == self.end.segment:
+                    self._rotate_locked()  # appends go on in a segment that can be read
+            end = Position(at.segment + 1, 0)
+            data = data[: _HEADER.size]
+        lost = (end.offset if end.segment == at.segment else limit) - at.offset
+        return Record(KIND_CORRUPT, data, end, at, lost_bytes=lost)
 
     def rewind(self) -> None:
         """Forget what was read but not committed (the insert failed): read it again."""

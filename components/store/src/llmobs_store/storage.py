@@ -35,16 +35,17 @@ class DataRejected(Exception):
         self.code = code
 
 
-#: "Too many partitions for single INSERT block" (rows over many days: split the batch), but
-#: also "too many parts" (merges behind: retry). A single row is never the first.
+#: Code 252 is both "too many partitions for single INSERT block" (rows over many days: the
+#: rows themselves, split them) and "too many parts" (merges behind: the server, retry later).
 TOO_MANY_PARTS = 252
+_PARTITIONS = "partitions for single insert block"
 
 
 # ClickHouse error codes that mean "this data", not "this server": a value that does not parse
-# or fit its column. Anything else (connection refused, timeouts, memory, too many parts) is
-# StorageUnavailable and retried as it is.
+# or fit its column. Anything else (connection refused, timeouts, memory, too many parts, a
+# generic std::exception 1001) is StorageUnavailable and retried as it is.
 _DATA_ERROR_CODES = frozenset(
-    {6, 25, 26, 27, 32, 38, 41, 53, 69, 70, 72, 117, 131, 252, 321, 349, 407, 1001}
+    {6, 25, 26, 27, 32, 38, 41, 53, 69, 70, 72, 117, 131, 252, 321, 349, 407}
 )
 _CODE = re.compile(r"Code: (\d+)")
 
@@ -54,9 +55,12 @@ def data_error_code(exc: BaseException) -> int | None:
     if isinstance(exc, UnicodeError):
         return 0
     match = _CODE.search(str(exc))
-    if match is not None and int(match.group(1)) in _DATA_ERROR_CODES:
-        return int(match.group(1))
-    return None
+    if match is None or int(match.group(1)) not in _DATA_ERROR_CODES:
+        return None
+    code = int(match.group(1))
+    if code == TOO_MANY_PARTS and _PARTITIONS not in str(exc).lower():
+        return None  # merges are behind: bisecting would add parts and make it worse
+    return code
 
 
 def parse_dsn(

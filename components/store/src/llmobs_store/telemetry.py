@@ -57,6 +57,16 @@ class StoreMetrics:
             ["signal", "reason"],
             registry=r,
         )
+        self.spool_corrupt = Counter(
+            "llmobs_store_spool_corrupt_records",
+            "Spool records that failed their CRC check: dead-lettered as bytes, skipped.",
+            registry=r,
+        )
+        self.spool_corrupt_bytes = Counter(
+            "llmobs_store_spool_corrupt_bytes",
+            "Spool bytes skipped past corrupt records (acknowledged data that is lost).",
+            registry=r,
+        )
         self.merge_backlog = Gauge(
             "llmobs_store_merge_backlog", "Content chunk sets waiting to be merged.", registry=r
         )

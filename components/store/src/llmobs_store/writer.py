@@ -12,9 +12,9 @@ bisected until the refused rows are alone, and those become dead letters. After 
 spool replays from the checkpoint, in arrival order.
 """
 
+import base64
 import logging
 import queue
-import re
 import threading
 import time
 from collections import deque
@@ -23,9 +23,17 @@ from collections.abc import Iterator
 from llmobs_semconv.pricing import PriceTable
 from llmobs_store import limits
 from llmobs_store.batch import Batch, Item, request_items
-from llmobs_store.deadletter import REFUSED, DeadLetter, DeadLetters, make_key, refused_row
+from llmobs_store.deadletter import (
+    CORRUPT,
+    REFUSED,
+    DeadLetter,
+    DeadLetters,
+    bounded,
+    make_key,
+    refused_row,
+)
 from llmobs_store.merge import ContentMerger
-from llmobs_store.spool import Position, Record, Spool
+from llmobs_store.spool import KIND_CORRUPT, Position, Record, Spool
 from llmobs_store.storage import TOO_MANY_PARTS, DataRejected, Storage, StorageUnavailable
 from llmobs_store.telemetry import StoreMetrics
 
@@ -36,8 +44,6 @@ _MAX_BACKOFF_S = 5.0
 # as integers (not 48-character strings) it costs ~20 MiB rather than ~75 MiB at 500k.
 _RECENT_SPANS = 200_000
 _IDLE_TICK_S = 0.2
-# Arrival times differ between a batch and its replay; a refused row's key leaves them out.
-_TIMES = re.compile(r'"\d{10}\.\d{3,6}"')
 
 
 class RecentKeys:
@@ -79,6 +85,7 @@ class Writer:
         batch_wait_s: float,
         dead_letters: DeadLetters,
         record_limit: int = 64 * 1024,
+        batch_bytes: int = 64 * 1024**2,
     ) -> None:
         self.storage = storage
         limits.use_target(storage.target)
@@ -88,6 +95,7 @@ class Writer:
         self.metrics = metrics
         self.batch_rows = batch_rows
         self.batch_wait_s = batch_wait_s
+        self.batch_bytes = batch_bytes
         self.dead_letters = dead_letters
         self.record_limit = record_limit
         self._stop = threading.Event()
@@ -108,6 +116,7 @@ class Writer:
         self._records: deque[Record] = deque()
         self._record: Record | None = None
         self._items: Iterator[Item] | None = None
+        self._origin = ""
         self._done = 0
 
     def start(self) -> None:
@@ -144,22 +153,34 @@ class Writer:
                     continue
 
     def _collect(self) -> tuple[Batch, Position] | None:
-        """The next batch: whole requests, or part of one, up to ``batch_rows`` rows."""
+        """The next batch: whole requests, or part of one, up to ``batch_rows`` rows (and about
+        ``batch_bytes`` of encoded rows: a few huge spans weigh more than many small ones)."""
         batch = Batch()
         end: Position | None = None
         deadline = time.monotonic() + self.batch_wait_s
-        while batch.size < self.batch_rows and not self._stop.is_set():
+        while not self._full(batch) and not self._stop.is_set():
             if self._items is None:
                 if not self._records:
                     wait = max(deadline - time.monotonic(), 0.0)
-                    found = self.spool.read(_READ_BYTES, wait_s=wait if end is None else 0.0)
+                    try:
+                        found = self.spool.read(_READ_BYTES, wait_s=wait if end is None else 0.0)
+                    except Exception:
+                        if end is None:
+                            raise  # nothing walked yet: the loop waits and reads again
+                        # What is walked is past the cursor already: hand it on, never drop it.
+                        log.exception("reading the spool failed; storing the batch so far")
+                        break
                     if not found:
                         if end is not None or time.monotonic() >= deadline:
                             break
                         continue
                     self._records.extend(found)
                 record = self._record = self._records.popleft()
-                origin = f"{record.start.segment}:{record.start.offset}"
+                origin = self._origin = f"{record.start.segment}:{record.start.offset}"
+                if record.kind == KIND_CORRUPT:
+                    batch.dead.append(self._quarantine(record, origin))
+                    end = record.end
+                    continue
                 self._items = request_items(
                     record.kind,
                     record.payload,
@@ -172,9 +193,9 @@ class Writer:
             assert self._record is not None
             exhausted = True
             for item in self._items:
-                batch.add_item(item)
+                batch.add_item(item, self._origin)
                 self._done = item.index + 1
-                if batch.size >= self.batch_rows:
+                if self._full(batch):
                     exhausted = False
                     break
             if exhausted:
@@ -183,6 +204,21 @@ class Writer:
                 start = self._record.start
                 end = Position(start.segment, start.offset, self._done)
         return None if end is None else (batch, end)
+
+    def _full(self, batch: Batch) -> bool:
+        return batch.size >= self.batch_rows or batch.bytes >= self.batch_bytes
+
+    def _quarantine(self, record: Record, origin: str) -> DeadLetter:
+        """Spooled bytes that fail their CRC: dead-lettered as they are, so ingest goes on."""
+        self.metrics.spool_corrupt.inc()
+        self.metrics.spool_corrupt_bytes.inc(record.lost_bytes)
+        log.error("spool record at %s is corrupt (%d bytes skipped)", origin, record.lost_bytes)
+        return DeadLetter(
+            key=make_key("corrupt", origin), signal="spool", category=CORRUPT,
+            reason=f"spool record failed its CRC check; {record.lost_bytes} bytes skipped",
+            table_name="", trace_id="", span_id="", items=0,
+            record=bounded(base64.b64encode(record.payload).decode(), self.record_limit),
+        )  # fmt: skip
 
     # ---------------------------------------------------------------- inserter thread
     def _insert_loop(self) -> None:
@@ -223,40 +259,48 @@ class Writer:
         self.healthy = True
 
     def _store(self, batch: Batch, end: Position) -> None:
-        self._drop_duplicates(batch)
+        if not batch.checked:  # once: a retry must see the rows (and their ranges) unchanged
+            self._drop_duplicates(batch)
+            batch.checked = True
         started = time.perf_counter()
         for table, rows in batch.rows.items():
             if rows or table in batch.parts:
                 self._insert_table(batch, table)
                 # Done: a retry after a later table failed must not insert these again.
-                batch.rows[table] = []
+                batch.rows[table], batch.origins[table] = [], []
                 if table == "spans":
                     self.recent.add_all(batch.span_keys)
+                    batch.span_keys = []
         self.metrics.insert_seconds.observe(time.perf_counter() - started)
         # Stored or dead-lettered, each item: only now may the checkpoint move past them.
         self.dead_letters.store(batch.dead + batch.refused)
-        batch.dead, batch.refused = [], []
+        self.dead_letters.keep_in_full(batch.raw)
+        batch.dead, batch.refused, batch.raw = [], [], []
         self.spool.commit(end)
         self.merger.observe(batch.chunk_keys)
 
     def _insert_table(self, batch: Batch, table: str) -> None:
         """Insert a table's rows; bisect a part ClickHouse refuses until the bad rows are alone."""
-        parts = batch.parts.setdefault(table, [batch.rows[table]])
+        rows, origins = batch.rows[table], batch.origins[table]
+        parts = batch.parts.setdefault(table, [(0, len(rows))])
         while parts:
-            part = parts[0]
+            low, high = parts[0]
             try:
-                self.storage.insert(table, part)
+                self.storage.insert(table, rows[low:high])
             except DataRejected as exc:
-                if len(part) == 1 and exc.code == TOO_MANY_PARTS:
-                    raise StorageUnavailable(str(exc)) from exc  # overloaded, not this row
-                if len(part) > 1:
-                    middle = len(part) // 2
-                    parts[0:1] = [part[:middle], part[middle:]]
+                if high - low == 1 and exc.code == TOO_MANY_PARTS:
+                    # One row is one partition: the server is the problem, not the row.
+                    raise StorageUnavailable(str(exc)) from exc
+                if high - low > 1:
+                    middle = (low + high) // 2
+                    parts[0:1] = [(low, middle), (middle, high)]
                     continue
-                key = make_key("refused", table, _TIMES.sub("", part[0]))
-                batch.refused.append(refused_row(table, part[0], str(exc), key, self.record_limit))
+                key = make_key("refused", table, origins[low])
+                batch.refused.append(
+                    refused_row(table, rows[low], str(exc), key, self.record_limit)
+                )
             else:
-                self.metrics.rows_inserted.labels(table).inc(len(part))
+                self.metrics.rows_inserted.labels(table).inc(high - low)
             parts.pop(0)
         del batch.parts[table]
 
