@@ -4,7 +4,7 @@ Log scale, because LiteLLM's added latency is hundreds of times llmobs'. An adde
 below zero (the target was as fast as the direct connection) is drawn at the axis floor and
 labelled with its value.
 
-    uv run --frozen python benchmarks/gateway/chart.py .bench/gateway-results.json OUT.svg
+    .venv/bin/python benchmarks/gateway/chart.py .bench/gateway-results.json OUT.svg
 """
 
 from __future__ import annotations

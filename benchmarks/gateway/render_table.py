@@ -5,7 +5,7 @@ and p99 ≤ 5 ms at 50 streams; llmobs' added latency at most one fifth of the *
 With ``--docs FILE`` it also replaces what stands between the ``<!-- gateway-peers:begin -->``
 and ``<!-- gateway-peers:end -->`` markers in that file.
 
-    uv run --frozen python benchmarks/gateway/render_table.py .bench/gateway-results.json \
+    .venv/bin/python benchmarks/gateway/render_table.py .bench/gateway-results.json \
         [--docs docs/benchmarks.md]
 """
 

@@ -13,7 +13,7 @@ paced load generator drives the gateway and times every request. Faults, on a sc
 At the end the load stops, the app and the gateway stop (flushing), the store drains its spool
 (bounded wait), stops, and ClickHouse is counted. Acknowledged must equal stored + dead-lettered.
 
-    nice uv run --frozen python benchmarks/soak/soak.py [--duration 1800] [--out .bench/soak]
+    nice .venv/bin/python benchmarks/soak/soak.py [--duration 1800] [--out .bench/soak]
 """
 
 from __future__ import annotations
