@@ -170,12 +170,7 @@ class ResponseObserver:
             self.done = True
             return False
         if self.response_id is None:
-            found = _ID.search(payload)
-            if found:
-                self.response_id = found.group(1).decode("utf-8", "replace")
-            found = _MODEL.search(payload)
-            if found:
-                self.response_model = found.group(1).decode("utf-8", "replace")
+            self._read_id_and_model(payload)
         usage_only = False
         # Plain byte searches first: far cheaper than the regexes on every event.
         if b'"usage"' in payload and _USAGE.search(payload):
@@ -291,6 +286,14 @@ class ResponseObserver:
         if sink is not None and isinstance(doc.get("output_text"), str):
             sink.write(doc["output_text"])
 
+    def _read_id_and_model(self, data: bytes) -> None:
+        found = _ID.search(data)
+        if found:
+            self.response_id = found.group(1).decode("utf-8", "replace")
+        found = _MODEL.search(data)
+        if found:
+            self.response_model = found.group(1).decode("utf-8", "replace")
+
     def observe_large_body(self, head: bytes, tail: bytes, now: float) -> None:
         """The numbers of a body too big to parse (a large embeddings reply), from its ends.
 
@@ -300,12 +303,7 @@ class ResponseObserver:
         usage last. Output text of a body this big is not captured.
         """
         self.first_at = self.last_at = now
-        found = _ID.search(head)
-        if found:
-            self.response_id = found.group(1).decode("utf-8", "replace")
-        found = _MODEL.search(head)
-        if found:
-            self.response_model = found.group(1).decode("utf-8", "replace")
+        self._read_id_and_model(head)
         at = tail.rfind(b'"usage"')
         start = tail.find(b"{", at, at + 64) if at >= 0 else -1
         if start >= 0:
