@@ -65,7 +65,8 @@ def test_one_huge_request_is_stored_in_bounded_batches_with_bounded_memory(
         try:
             response = httpx.post(url + "/v1/traces", content=body, headers=PROTOBUF, timeout=120)
             assert response.status_code == 200, response.text
-            deadline = time.monotonic() + 240
+            # A hang guard only (the bound under test is memory): a loaded 2-core box took > 240 s.
+            deadline = time.monotonic() + 600
             while httpx.get(url + "/readyz").json()["spool_depth_bytes"] > 0:
                 assert time.monotonic() < deadline, "not stored in time"
                 time.sleep(0.2)
