@@ -17,10 +17,13 @@ from llmobs_gateway._upstream_response import (
 )
 
 _REASON_BYTES = bytes([9, *range(0x20, 0x7F), *range(0x80, 0x100)])  # HTAB SP VCHAR obs-text
-# A read this big means the socket has a backlog: libuv would read it again and again (up to 32
-# times) in one callback, holding the loop for the whole backlog, so the connection gives the
-# loop back after each such read. A streamed chunk of a normal stream is far smaller.
-_BIG_READ = 64 * 1024
+# The connection reads into its own buffer of this size (a buffered protocol): a plain protocol
+# gets whatever libuv read, up to 256 KiB, and one such read of one-byte HTTP chunks is ~43k
+# parser callbacks (~10 ms) before the loop can answer anyone else. A read that fills the buffer
+# means the socket has a backlog: libuv would read it again and again (up to 32 times) in one
+# callback, holding the loop for the whole backlog, so the connection gives the loop back after
+# each such read. A streamed chunk of a normal stream is far smaller.
+_READ_BYTES = 64 * 1024
 
 
 class ConnectionPool(Protocol):
@@ -33,7 +36,7 @@ class ConnectionPool(Protocol):
     def _forget(self, conn: _Connection) -> None: ...
 
 
-class _Connection(asyncio.Protocol):
+class _Connection(asyncio.BufferedProtocol):
     """One upstream connection; serves one request at a time."""
 
     def __init__(self, pool: ConnectionPool) -> None:
@@ -51,13 +54,22 @@ class _Connection(asyncio.Protocol):
         self.done = False  # the final response ended: any byte after it is a desync
         self.head_seen = 0  # bytes received before the final response's headers completed
         self.body: list[bytes] = []  # body pieces of the read being parsed, handed on as one
+        self._buffer = memoryview(bytearray(_READ_BYTES))  # what each read is read into
 
     # -- asyncio.Protocol -----------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement asyncio.Transport without subclassing it.
         self.transport = cast(asyncio.Transport, transport)
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        # httptools copies what it keeps (header fields, body pieces): the buffer is free again
+        # as soon as feed_data returns.
+        self._received(self._buffer[:nbytes])
+
+    def _received(self, data: memoryview) -> None:
         if self.parser is None:
             self._abort()  # bytes outside a request: the connection cannot be trusted
             return
@@ -75,7 +87,7 @@ class _Connection(asyncio.Protocol):
         self._hand_on_body()
         response = self.response
         if (
-            len(data) >= _BIG_READ
+            len(data) == _READ_BYTES
             and response is not None
             and not response._finished  # else the connection is about to be reused: no pause
             and _TURN not in self.paused
