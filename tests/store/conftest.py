@@ -48,6 +48,10 @@ class RunningStore:
     def wait_spans(self, n: int, timeout_s: float = 20.0) -> None:
         self.wait_for(lambda: self.span_count() >= n, timeout_s)
 
+    def settle(self, timeout_s: float = 30.0) -> None:
+        """Wait until every span sent is stored and every trace's tree pass has run."""
+        self.wait_for(lambda: bool(self.app.state.store.writer.settled), timeout_s)
+
 
 @contextmanager
 def serve_store(settings: StoreSettings) -> Iterator[RunningStore]:
@@ -88,6 +92,7 @@ def store_settings(tmp: Path, **overrides: Any) -> StoreSettings:
         "spool_dir": tmp / "spool",
         "batch_wait_s": 0.05,
         "content_grace_s": 1.0,
+        "tree_settle_s": 0.2,
     }
     values.update(overrides)
     return StoreSettings(**values)

@@ -1,4 +1,8 @@
-"""One LLM call recorded by the app's probe and by the gateway below it is aggregated once."""
+"""One LLM call recorded by the app's probe and by the gateway below it is aggregated once.
+
+The probe/gateway pair marks the gateway's span with ``llmobs.caller.span_id``; a pair without the
+mark (an older probe, or any caller) is counted once too, by the tree rule (test_tree.py covers it).
+"""
 
 import os
 from collections.abc import Iterator
@@ -36,7 +40,8 @@ def layered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningS
         "gateway", direct, "chat gpt-4o-mini", 5, 1.0,
         llm("gpt-4o-mini", "openai", 7, 3, 0.1, **{A.SESSION_ID: "s-direct"}),
     )  # fmt: skip
-    # Trace 3: an older probe/gateway pair that does not send the caller header: both count.
+    # Trace 3: an older probe/gateway pair that does not send the caller header: the tree rule
+    # counts the deepest span of the call (the gateway's).
     unmarked = os.urandom(16)
     app_span = b.span(
         "app", unmarked, "chat gpt-4o-mini", 10, 1.0, llm("gpt-4o-mini", "openai", 50, 5, 0.1)
@@ -53,6 +58,7 @@ def layered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningS
         )
         assert response.status_code == 200, response.text
         store.wait_spans(6)
+        store.settle()
         yield store, {"proxied": proxied.hex(), "direct": direct.hex(), "unmarked": unmarked.hex()}
 
 
@@ -61,17 +67,17 @@ def test_overview_usage_and_models_count_the_proxied_call_once(
 ) -> None:
     store, _ = layered
     totals = store.get("/api/v1/overview", start=START_MS, end=END_MS)["totals"]
-    assert (totals["requests"], totals["input_tokens"], totals["output_tokens"]) == (4, 207, 33)
+    assert (totals["requests"], totals["input_tokens"], totals["output_tokens"]) == (3, 157, 28)
     usage = store.get("/api/v1/usage", start=START_MS, end=END_MS)["items"]
     assert [(u["key"], u["requests"], u["input_tokens"]) for u in usage] == [
-        ("gpt-4o-mini", 4, 207)
+        ("gpt-4o-mini", 3, 157)
     ]
     assert usage[0]["cost_usd"] > 0
     by_service = store.get("/api/v1/usage", group_by="service", start=START_MS, end=END_MS)
-    assert {u["key"]: u["input_tokens"] for u in by_service["items"]} == {"app": 150, "gateway": 57}
+    assert {u["key"]: u["input_tokens"] for u in by_service["items"]} == {"app": 100, "gateway": 57}
     models = store.get("/api/v1/models", start=START_MS, end=END_MS)["items"]
     assert [(m["model"], m["requests"], m["input_tokens"]) for m in models] == [
-        ("gpt-4o-mini", 4, 207)
+        ("gpt-4o-mini", 3, 157)
     ]
 
 
@@ -84,7 +90,7 @@ def test_trace_list_and_sessions_total_once_but_the_trace_shows_every_span(
     }
     assert (items[ids["proxied"]]["input_tokens"], items[ids["proxied"]]["span_count"]) == (100, 3)
     assert items[ids["direct"]]["input_tokens"] == 7
-    assert items[ids["unmarked"]]["input_tokens"] == 100
+    assert items[ids["unmarked"]]["input_tokens"] == 50
     trace = store.get(f"/api/v1/traces/{ids['proxied']}")
     assert sorted((s["service"], s["counted"]) for s in trace["spans"]) == [
         ("app", 1), ("app", 1), ("gateway", 0),

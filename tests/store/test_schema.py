@@ -113,3 +113,19 @@ def test_a_changed_retention_is_applied_to_existing_tables() -> None:
         assert "toIntervalDay(7)" in ddl
     finally:
         storage.close()
+
+
+def test_the_tree_pass_schema_renders_for_a_cluster() -> None:
+    sql = all_sql(SchemaTarget("obs", "main", 30))
+    # The verdicts are sharded like the spans (by trace), so anti-joins answer shard by shard.
+    assert (
+        "CREATE TABLE IF NOT EXISTS obs.span_tree ON CLUSTER main AS obs.span_tree_local "
+        "ENGINE = Distributed(main, obs, span_tree_local, cityHash64(trace_id))" in sql
+    )
+    assert (
+        "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', "
+        "'{replica}', version)" in sql
+    )
+    for table in ("spans_local ON CLUSTER main\n", "spans ON CLUSTER main "):
+        assert f"ALTER TABLE obs.{table}" in sql
+    assert sql.count("ADD COLUMN IF NOT EXISTS span_key UInt64 MATERIALIZED") == 2

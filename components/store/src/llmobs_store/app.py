@@ -21,6 +21,7 @@ from llmobs_store.deadletter import DeadLetters
 from llmobs_store.merge import ContentMerger
 from llmobs_store.normaliser import CachedPrices
 from llmobs_store.queries import Queries
+from llmobs_store.reconciler import TraceReconciler
 from llmobs_store.rum import RumCors
 from llmobs_store.schema import SchemaTarget
 from llmobs_store.scrape import Scraper
@@ -66,6 +67,7 @@ def create_app(settings: StoreSettings) -> FastAPI:
             fsync=settings.spool_fsync,
         )
         merger = ContentMerger(storage, settings.content_grace_s)
+        trees = TraceReconciler(storage, settings.tree_settle_s, spool.dir)
         writer = Writer(
             storage,
             spool,
@@ -77,8 +79,9 @@ def create_app(settings: StoreSettings) -> FastAPI:
             batch_wait_s=settings.batch_wait_s,
             dead_letters=DeadLetters(storage, settings.spool_dir, metrics),
             record_limit=settings.dead_letter_record_bytes,
+            trees=trees,
         )
-        metrics.bind(lambda: spool.depth_bytes, lambda: merger.backlog)
+        metrics.bind(lambda: spool.depth_bytes, lambda: merger.backlog, lambda: trees.backlog)
         app.state.store = StoreState(settings, storage, spool, writer, Queries(storage), metrics)
         if not await anyio.to_thread.run_sync(storage.connect):
             log.warning(

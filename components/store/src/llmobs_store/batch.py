@@ -24,6 +24,7 @@ from llmobs_semconv import attributes as A
 from llmobs_semconv import chunks
 from llmobs_semconv.pricing import PriceTable
 from llmobs_store import _wire
+from llmobs_store._tree import Node, node_of
 from llmobs_store.deadletter import EXPIRED, NORMALISE, RECORD, DeadLetter, bounded, make_key
 from llmobs_store.limits import clamp_row, is_expired
 from llmobs_store.normaliser import (
@@ -75,6 +76,7 @@ class Item:
     index: int
     rows: list[tuple[str, str]] = field(default_factory=list)  # (table, JSONEachRow line)
     span_key: str = ""
+    node: Node | None = None
     chunk_key: ChunkKey | None = None
     dead: DeadLetter | None = None
     raw: str = ""  # a dead record's bytes in full (its letter keeps ``record_limit`` of them)
@@ -104,6 +106,8 @@ class Batch:
     checked: bool = False
     parts: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     refused: list[DeadLetter] = field(default_factory=list)
+    nodes: dict[str, Node] = field(default_factory=dict)  # span key -> node, for the tree pass
+    begun_at: float = 0.0  # wall time the batch was begun (no row of it was stamped earlier)
 
     @property
     def size(self) -> int:
@@ -119,6 +123,8 @@ class Batch:
         if item.span_key:
             self.span_keys.append(item.span_key)
             self.spans += 1
+            if item.node is not None:
+                self.nodes[item.span_key] = item.node
         if item.chunk_key is not None:
             self.chunk_keys.append(item.chunk_key)
         if item.dead is not None:
@@ -236,7 +242,8 @@ class _Walker:
             return self._expired_item(index, "spans", result.row)
         rows = [("spans", encode("spans", result.row))]
         rows += [("content", content_row(record, self.now)) for record in result.content]
-        return Item(index, rows, span_key=result.row["trace_id"] + result.row["span_id"])
+        key, node = result.row["trace_id"] + result.row["span_id"], node_of(result.row)
+        return Item(index, rows, span_key=key, node=node)
 
     def logs(self, leaves: _wire.Leaves, skip: int) -> Iterator[Item]:
         for index, (_, resource_message, record) in enumerate(leaves):

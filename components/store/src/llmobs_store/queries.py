@@ -1,10 +1,12 @@
 """The query API's SQL: one function per endpoint, results shaped as the API returns them.
 
-Aggregates of requests, tokens, cost and latency use only ``counted`` spans (see ``COUNTED``).
+Aggregates of requests, tokens, cost and latency use only the spans the trace-tree rule counts
+(one per LLM call however many layers recorded it: ``_tree.py``, read through ``_tree_sql.py``).
 Aggregates read without ``FINAL`` (it costs ~10x at a million spans): the writer drops spans it
 has already stored (retries, a replayed spool batch), and ReplacingMergeTree merges remove any
 copy that slips through. Lookups of one trace or session's content read ``FINAL``. Times come back
-as unix milliseconds and durations in milliseconds; parameters are bound server-side.
+as unix milliseconds and durations in milliseconds; parameters are bound server-side. The Sessions
+view's SQL is in ``session_queries.py``.
 """
 
 import math
@@ -13,29 +15,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmobs_semconv import span_kinds
-from llmobs_store import model_servers
+from llmobs_store import _tree_sql as tree
+from llmobs_store import model_servers, session_queries
 from llmobs_store.storage import Storage
 
-_TRUNCATE = 4096
 _GENAI_CALLS = (span_kinds.LLM, span_kinds.EMBEDDING)
 USAGE_KEYS = {
     "model": "if(response_model != '', response_model, request_model)",
     "service": "service",
-    "user": "user_id",
-    "session": "session_id",
+    "user": tree.USER_JOINED,
+    "session": tree.SESSION_JOINED,
     "namespace": "k8s_namespace",
 }
-# One LLM call recorded by two layers (the app's span and the gateway's span under it) is
-# aggregated once: the layer that marks its span with llmobs.caller.span_id stores counted = 0.
-# Lists and single traces still show every span.
-COUNTED = "counted = 1"
-_COUNTED_SUMS = (
-    "sumIf(input_tokens, counted = 1) AS input_tokens, "
-    "sumIf(output_tokens, counted = 1) AS output_tokens, sumIf(cost_usd, counted = 1) AS cost_usd"
-)
 _RANGE = (
     "start_time >= fromUnixTimestamp64Milli({start:Int64}) "
     "AND start_time < fromUnixTimestamp64Milli({end:Int64})"
+)
+# One LLM call recorded by several layers is aggregated once (the tree rule, _tree.py); lists and
+# single traces still show every span.
+COUNTED = tree.counted(_RANGE)
+_IDS = "trace_id IN {ids:Array(String)}"
+_COUNTED_SUMS = (
+    f"sumIf(input_tokens, {tree.counted(_IDS)} AS c) AS input_tokens, "
+    "sumIf(output_tokens, c) AS output_tokens, sumIf(cost_usd, c) AS cost_usd"
 )
 
 
@@ -128,7 +130,7 @@ class Queries:
                 f"FROM $db.spans WHERE {_RANGE} "
                 "AND positionCaseInsensitive(name, {q:String}) > 0)"
             )
-        where = [_RANGE, "parent_span_id = ''"]
+        where = [_RANGE, tree.listed(_RANGE)]
         if sets:
             where.append(f"trace_id IN ({' INTERSECT '.join(sets)})")
         if flt.status and flt.status.upper() != "ERROR":
@@ -164,13 +166,18 @@ class Queries:
         return {"items": self.trace_summaries(ids), "total": count}
 
     def trace_summaries(self, trace_ids: list[str]) -> list[dict[str, Any]]:
-        """One summary row per trace (root name and service, totals), in the given order."""
+        """One summary row per trace (root name and service, totals), in the given order.
+
+        A trace whose root is not stored is named after the span standing in for it and marked
+        ``root_missing``.
+        """
         if not trace_ids:
             return []
         rows = self._rows(
             "SELECT trace_id, "
-            "argMin(name, (parent_span_id != '', start_time)) AS name, "
-            "argMin(service, (parent_span_id != '', start_time)) AS service, "
+            f"argMin(name, ((NOT {tree.listed(_IDS)}) AS unlisted, start_time)) AS name, "
+            "argMin(service, (unlisted, start_time)) AS service, "
+            "countIf(parent_span_id = '') = 0 AS root_missing, "
             "toUnixTimestamp64Milli(min(start_time)) AS start_ms, "
             "(toUnixTimestamp64Micro(max(end_time)) - toUnixTimestamp64Micro(min(start_time)))"
             " / 1000 AS duration_ms, "
@@ -184,7 +191,7 @@ class Queries:
             "FROM $db.spans FINAL WHERE trace_id IN {ids:Array(String)} GROUP BY trace_id",
             {"ids": trace_ids},
         )
-        by_id = {row["trace_id"]: row for row in rows}
+        by_id = {row["trace_id"]: row | {"root_missing": bool(row["root_missing"])} for row in rows}
         return [by_id[t] for t in trace_ids if t in by_id]
 
     def trace(self, trace_id: str) -> dict[str, Any] | None:
@@ -196,12 +203,15 @@ class Queries:
             "cached_tokens, reasoning_tokens, ttft_ms, tpot_ms, tbt_max_ms, tbt_p95_ms, "
             "finish_reasons, input_cost_usd, output_cost_usd, cost_usd, session_id, user_id, "
             "layer, tool_name, tool_arguments, k8s_namespace, k8s_pod, k8s_node, k8s_workload, "
-            "k8s_container, attributes, resource_attributes, events, counted "
+            "k8s_container, attributes, resource_attributes, events, "
+            f"toUInt8({tree.counted('trace_id = {trace_id:String}')}) AS counted_now "
             "FROM $db.spans FINAL WHERE trace_id = {trace_id:String} ORDER BY start_time, span_id",
             {"trace_id": trace_id},
         )
         if not spans:
             return None
+        for span in spans:
+            span["counted"] = span.pop("counted_now")
         content = self.content_for(trace_id, None)
         for span in spans:
             span["k8s"] = {
@@ -211,7 +221,8 @@ class Queries:
             span["content"] = {
                 role: content.get((span["span_id"], role)) for role in ("input", "output")
             }
-        return {"trace_id": trace_id, "spans": spans}
+        root_missing = not any(span["parent_span_id"] == "" for span in spans)
+        return {"trace_id": trace_id, "root_missing": root_missing, "spans": spans}
 
     def content_for(
         self, trace_id: str | None, span_ids: Sequence[str] | None, max_chars: int = 0
@@ -247,80 +258,10 @@ class Queries:
     def sessions(
         self, start: int, end: int, user_id: str | None, limit: int, offset: int
     ) -> dict[str, Any]:
-        params: dict[str, Any] = {"start": start, "end": end, "limit": limit, "offset": offset}
-        user = ""
-        if user_id:
-            user, params["user_id"] = " AND user_id = {user_id:String}", user_id
-        # Page the sessions on their session-tagged spans (narrow), then total every trace in
-        # which any span names one of them: a session's spans are all those traces' spans.
-        page = self._rows(
-            "SELECT session_id, max(end_time) AS last, count() OVER () AS total "
-            f"FROM $db.spans WHERE {_RANGE} AND session_id != ''{user} GROUP BY session_id "
-            "ORDER BY last DESC, session_id LIMIT {limit:UInt32} OFFSET {offset:UInt32}",
-            params,
-        )
-        if not page:
-            return {"items": [], "total": 0}
-        ids = [row["session_id"] for row in page]
-        rows = self._rows(
-            "SELECT sid AS session_id, anyIf(uid, uid != '') AS user_id, "
-            "toUnixTimestamp64Milli(min(t_start)) AS start_ms, "
-            "toUnixTimestamp64Milli(max(t_end)) AS end_ms, count() AS turns, "
-            "sum(t_in) AS input_tokens, sum(t_out) AS output_tokens, sum(t_cost) AS cost_usd, "
-            "sum(t_err) AS errors FROM ("
-            "SELECT trace_id, anyIf(session_id, session_id != '') AS sid, "
-            "anyIf(user_id, user_id != '') AS uid, min(start_time) AS t_start, "
-            "max(end_time) AS t_end, sumIf(input_tokens, counted = 1) AS t_in, "
-            "sumIf(output_tokens, counted = 1) AS t_out, sumIf(cost_usd, counted = 1) AS t_cost, "
-            "countIf(status = 'ERROR' AND counted = 1) AS t_err "
-            "FROM $db.spans WHERE trace_id IN (SELECT trace_id FROM $db.spans WHERE "
-            f"{_RANGE} AND session_id IN {{ids:Array(String)}}) GROUP BY trace_id) "
-            "WHERE sid IN {ids:Array(String)} GROUP BY sid",
-            {**params, "ids": ids},
-        )
-        by_id = {row["session_id"]: row for row in rows}
-        items = [by_id[i] for i in ids if i in by_id]
-        return {"items": items, "total": int(page[0]["total"])}
+        return session_queries.sessions(self._rows, start, end, user_id, limit, offset)
 
     def session(self, session_id: str) -> dict[str, Any] | None:
-        turns = self._rows(
-            "SELECT trace_id, toUnixTimestamp64Milli(min(start_time)) AS start_ms, "
-            "(toUnixTimestamp64Micro(max(end_time)) - toUnixTimestamp64Micro(min(start_time)))"
-            " / 1000 AS duration_ms, "
-            "argMinIf(if(response_model != '', response_model, request_model), start_time, "
-            "kind = 'LLM') AS model, "
-            # The user's question is the first LLM call's input; the answer is the last LLM
-            # call's output (a turn with a tool call ends with the model's final reply).
-            "argMinIf(span_id, start_time, kind = 'LLM' AND counted = 1) AS first_llm, "
-            "argMaxIf(span_id, end_time, kind = 'LLM' AND counted = 1) AS last_llm, "
-            "anyIf(user_id, user_id != '') AS user_id, "
-            f"{_COUNTED_SUMS}, minIf(ttft_ms, kind = 'LLM') AS ttft_ms, "
-            "if(countIf(status = 'ERROR') > 0, 'ERROR', 'OK') AS status "
-            "FROM $db.spans FINAL WHERE trace_id IN "
-            "(SELECT trace_id FROM $db.spans WHERE session_id = {session_id:String}) "
-            "GROUP BY trace_id ORDER BY start_ms, trace_id",
-            {"session_id": session_id},
-        )
-        if not turns:
-            return None
-        span_ids = sorted({t[k] for t in turns for k in ("first_llm", "last_llm") if t[k]})
-        content = self.content_for(None, span_ids, max_chars=_TRUNCATE) if span_ids else {}
-        user_id = next((t["user_id"] for t in turns if t["user_id"]), "")
-        for turn in turns:
-            first, last = turn.pop("first_llm"), turn.pop("last_llm")
-            turn.pop("user_id")
-            for role, span_id in (("input", first), ("output", last)):
-                record = content.get((span_id, role))
-                turn[role] = record["text"] if record else None
-        totals = {
-            "turns": len(turns),
-            "input_tokens": sum(t["input_tokens"] for t in turns),
-            "output_tokens": sum(t["output_tokens"] for t in turns),
-            "cost_usd": sum(t["cost_usd"] for t in turns),
-            "errors": sum(1 for t in turns if t["status"] == "ERROR"),
-            "duration_ms": sum(t["duration_ms"] for t in turns),
-        }
-        return {"session_id": session_id, "user_id": user_id, "turns": turns, "totals": totals}
+        return session_queries.session(self._rows, self.content_for, session_id)
 
     # ------------------------------------------------------------------ models
     def models(self, start: int, end: int, bucket_s: int) -> dict[str, Any]:
@@ -371,12 +312,16 @@ class Queries:
     def usage(self, group_by: str, start: int, end: int, limit: int) -> dict[str, Any]:
         key = USAGE_KEYS[group_by]
         calls = ", ".join(f"'{k}'" for k in _GENAI_CALLS)
+        source, counted = "$db.spans AS s", COUNTED
+        if group_by in ("user", "session"):
+            # A span without its own session or user belongs to its nearest ancestor's.
+            source, counted = f"$db.spans AS s {tree.joined(_RANGE)}", tree.COUNTED_JOINED
         rows = self._rows(
             # Aliases differ from column names: ClickHouse resolves aliases inside WHERE.
             f"SELECT {key} AS key, countIf(kind IN ({calls})) AS requests, "
             "sum(input_tokens) AS u_in, sum(output_tokens) AS u_out, "
             "sum(input_cost_usd) AS u_in_cost, sum(output_cost_usd) AS u_out_cost, "
-            f"sum(cost_usd) AS u_cost FROM $db.spans WHERE {_RANGE} AND {COUNTED} "
+            f"sum(cost_usd) AS u_cost FROM {source} WHERE {_RANGE} AND {counted} "
             "AND (input_tokens + output_tokens > 0 OR cost_usd > 0) "
             "GROUP BY key ORDER BY u_cost DESC, u_in + u_out DESC, key "
             "LIMIT {limit:UInt32}",
@@ -419,7 +364,7 @@ class Queries:
         llm = self._rows(
             "SELECT trace_id, toUnixTimestamp64Micro(start_time) AS start_us, "
             "input_tokens + output_tokens AS tokens FROM $db.spans FINAL "
-            f"WHERE trace_id IN {{ids:Array(String)}} AND kind = 'LLM' AND {COUNTED}",
+            f"WHERE {_IDS} AND kind = 'LLM' AND {tree.counted(_IDS)}",
             {"ids": sorted({loop["trace_id"] for loop in loops})},
         )
         for loop in loops:

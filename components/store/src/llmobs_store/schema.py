@@ -167,6 +167,7 @@ TTL_COLUMNS: dict[str, str] = {
     "logs": "time",
     "metric_points": "time",
     "dead_letters": "time",
+    "span_tree": "start_time",
 }
 
 

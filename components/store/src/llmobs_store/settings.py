@@ -70,6 +70,14 @@ class StoreSettings(BaseSettings):
         description="How long an incomplete set of content chunks waits for its "
         "missing pieces before it is stored flagged incomplete.",
     )
+    tree_settle_s: float = Field(
+        2.0,
+        gt=0,
+        le=3600,
+        description="How long after a trace receives spans its tree pass runs (which span "
+        "counts, inherited session and user, stand-in root); aggregates are exact that long "
+        "after a trace's last span is stored.",
+    )
     ingest_token: str = Field("", description="Bearer token required on /v1/* when set.")
     query_token: str = Field("", description="Bearer token required on /api/* when set.")
     price_file: Path | None = Field(

@@ -105,6 +105,12 @@ class Storage:
         self.kwargs, database = parse_dsn(dsn, target.database, user, password)
         self.target = SchemaTarget(database, target.cluster, target.retention_days)
         self.is_embedded = dsn.startswith("chdb://")
+        # On a cluster every table is sharded by trace id, so a subquery over a Distributed table
+        # inside a query over another one is answered shard by shard ('local'); and an insert
+        # returns once its rows are on their shards (before the checkpoint moves past them).
+        cluster = bool(self.target.cluster)
+        self._query_settings = {"distributed_product_mode": "local"} if cluster else {}
+        self._insert_settings = {"insert_distributed_sync": 1} if cluster else {}
         self._client: Any = None
         self._lock = threading.Lock()
         self.last_error = ""
@@ -157,6 +163,7 @@ class Storage:
             client.raw_insert(
                 f"{self.database}.{table}",
                 insert_block="\n".join(lines).encode("utf-8"),
+                settings=self._insert_settings or None,
                 fmt="JSONEachRow",
             )
         except Exception as exc:
@@ -170,7 +177,9 @@ class Storage:
         """Run a SELECT with server-side bound parameters; rows as dicts."""
         client = self._connect()
         try:
-            result = client.query(sql, parameters=dict(params or {}))
+            result = client.query(
+                sql, parameters=dict(params or {}), settings=self._query_settings or None
+            )
         except Exception as exc:
             self._drop_if_remote(exc)
             raise StorageUnavailable(_describe(exc)) from exc

@@ -6,7 +6,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class StoreMetrics:
-    """Counters and gauges about ingest, the spool, inserts and the content merge."""
+    """Counters and gauges about ingest, the spool, inserts, the content merge and tree pass."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -77,7 +77,31 @@ class StoreMetrics:
             registry=r,
         )
 
-    def bind(self, spool_depth: Callable[[], float], merge_backlog: Callable[[], float]) -> None:
+        self.tree_backlog = Gauge(
+            "llmobs_store_tree_backlog",
+            "Traces with new spans whose tree pass (counted once, inheritance, stand-in root) "
+            "has not run yet.",
+            registry=r,
+        )
+        self.traces_reconciled = Counter(
+            "llmobs_store_traces_reconciled",
+            "Tree passes run over one trace each.",
+            registry=r,
+        )
+        self.verdicts_written = Counter(
+            "llmobs_store_tree_verdicts_written",
+            "Span verdicts of the tree pass written (new, changed or withdrawn).",
+            registry=r,
+        )
+
+    def bind(
+        self,
+        spool_depth: Callable[[], float],
+        merge_backlog: Callable[[], float],
+        tree_backlog: Callable[[], float] | None = None,
+    ) -> None:
         """Gauges read live values at scrape time."""
         self.spool_bytes.set_function(spool_depth)
         self.merge_backlog.set_function(merge_backlog)
+        if tree_backlog is not None:
+            self.tree_backlog.set_function(tree_backlog)

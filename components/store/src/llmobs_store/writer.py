@@ -33,6 +33,7 @@ from llmobs_store.deadletter import (
     refused_row,
 )
 from llmobs_store.merge import ContentMerger
+from llmobs_store.reconciler import TraceReconciler
 from llmobs_store.spool import KIND_CORRUPT, Position, Record, Spool
 from llmobs_store.storage import TOO_MANY_PARTS, DataRejected, Storage, StorageUnavailable
 from llmobs_store.telemetry import StoreMetrics
@@ -86,11 +87,13 @@ class Writer:
         dead_letters: DeadLetters,
         record_limit: int = 64 * 1024,
         batch_bytes: int = 64 * 1024**2,
+        trees: TraceReconciler | None = None,
     ) -> None:
         self.storage = storage
         limits.use_target(storage.target)
         self.spool = spool
         self.merger = merger
+        self.trees = trees
         self.prices = prices
         self.metrics = metrics
         self.batch_rows = batch_rows
@@ -107,6 +110,8 @@ class Writer:
         self.healthy = False
         self.recovered = False
         self._merge_retry_at = 0.0
+        self._tree_retry_at = 0.0
+        self._busy = False
         self.recent = RecentKeys(_RECENT_SPANS)
         # What is spooled at start may replay batches inserted just before a crash (the
         # checkpoint had not moved yet): look their spans up before inserting them.
@@ -123,6 +128,15 @@ class Writer:
         for thread in self._threads:
             thread.start()
 
+    @property
+    def settled(self) -> bool:
+        """Everything spooled is stored and every touched trace judged (tests, operations)."""
+        waiting = self.trees.backlog if self.trees is not None else 0
+        return (
+            self.recovered and self.spool.depth_bytes == 0 and self._batches.empty()
+            and not self._busy and waiting == 0
+        )  # fmt: skip
+
     def stop(self, drain_s: float = 10.0) -> None:
         """Stop after draining what is spooled (bounded); the rest replays at the next start."""
         deadline = time.monotonic() + drain_s
@@ -131,6 +145,8 @@ class Writer:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=drain_s)
+        if self.trees is not None:
+            self.trees.save()
 
     # ---------------------------------------------------------------- normaliser thread
     def _normalise_loop(self) -> None:
@@ -155,7 +171,7 @@ class Writer:
     def _collect(self) -> tuple[Batch, Position] | None:
         """The next batch: whole requests, or part of one, up to ``batch_rows`` rows (and about
         ``batch_bytes`` of encoded rows: a few huge spans weigh more than many small ones)."""
-        batch = Batch()
+        batch = Batch(begun_at=time.time())
         end: Position | None = None
         deadline = time.monotonic() + self.batch_wait_s
         while not self._full(batch) and not self._stop.is_set():
@@ -233,10 +249,14 @@ class Writer:
                     except queue.Empty:
                         pending = None
                 if pending is not None:
+                    self._busy = True
                     self._store(*pending)
                     pending = None
+                self._busy = False
                 if time.monotonic() >= self._merge_retry_at and self.merger.due():
                     self._merge()
+                if self.trees is not None and time.monotonic() >= self._tree_retry_at:
+                    self._reconcile(self.trees)
                 backoff = 0.1
             except StorageUnavailable as exc:
                 # Keep the batch in hand and retry it; the spool keeps taking new requests.
@@ -255,6 +275,8 @@ class Writer:
             raise StorageUnavailable(self.storage.last_error)
         if not self.recovered:
             self.merger.recover()
+            if self.trees is not None:
+                self.trees.recover()
             self.recovered = True
         self.healthy = True
 
@@ -271,6 +293,8 @@ class Writer:
                 if table == "spans":
                     self.recent.add_all(batch.span_keys)
                     batch.span_keys = []
+                    for letter in batch.refused:  # the tree pass sees stored spans only
+                        batch.nodes.pop(letter.trace_id + letter.span_id, None)
         self.metrics.insert_seconds.observe(time.perf_counter() - started)
         # Stored or dead-lettered, each item: only now may the checkpoint move past them.
         self.dead_letters.store(batch.dead + batch.refused)
@@ -278,6 +302,8 @@ class Writer:
         batch.dead, batch.refused, batch.raw = [], [], []
         self.spool.commit(end)
         self.merger.observe(batch.chunk_keys)
+        if self.trees is not None:
+            self.trees.observe(batch.nodes, batch.begun_at)
 
     def _insert_table(self, batch: Batch, table: str) -> None:
         """Insert a table's rows; bisect a part ClickHouse refuses until the bad rows are alone."""
@@ -334,6 +360,19 @@ class Writer:
             return
         incomplete = self.merger.incomplete_total - before_incomplete
         self._count_merged(written, incomplete)
+
+    def _reconcile(self, trees: TraceReconciler) -> None:
+        # Like the merge: the spans are stored either way, so a failing pass only waits and
+        # retries; the traces stay waiting and aggregates stay as they were.
+        try:
+            before = trees.traces_total
+            written = trees.reconcile_due()
+        except Exception as exc:
+            log.warning("tree pass failed, will retry: %s", exc)
+            self._tree_retry_at = time.monotonic() + 2.0
+            return
+        self.metrics.traces_reconciled.inc(trees.traces_total - before)
+        self.metrics.verdicts_written.inc(written)
 
     def _count_merged(self, written: int, incomplete: int) -> None:
         self.metrics.content_merged.labels("true").inc(written - incomplete)

@@ -34,11 +34,11 @@ function tree(spans) {
   }
   const byStart = (a, b) => a.start_ms - b.start_ms || (a.end_ms || 0) - (b.end_ms || 0);
   const out = [];
-  const walk = (s, depth, llmAncestor) => {
-    out.push({ s, depth, llmAncestor });
-    (kids.get(s.span_id) || []).sort(byStart).forEach((c) => walk(c, depth + 1, llmAncestor || isLlm(s)));
+  const walk = (s, depth) => {
+    out.push({ s, depth });
+    (kids.get(s.span_id) || []).sort(byStart).forEach((c) => walk(c, depth + 1));
   };
-  roots.sort(byStart).forEach((r) => walk(r, 0, false));
+  roots.sort(byStart).forEach((r) => walk(r, 0));
   return out;
 }
 
@@ -52,11 +52,12 @@ function render(node, t, spans, loops, q) {
   const t1 = Math.max(...spans.map((s) => s.end_ms || s.start_ms));
   const total = Math.max(1, t1 - t0);
   const llm = spans.filter((s) => (s.kind || "").toUpperCase() === "LLM");
-  // One model call is seen by several layers (app, gateway, model server): count it once, at
-  // the outermost LLM span of each chain, so the trace's tokens and cost are not doubled.
-  const outer = rows.filter((r) => isLlm(r.s) && !r.llmAncestor).map((r) => r.s);
-  const sum = (k) => outer.reduce((a, s) => a + (s[k] || 0), 0);
-  const cost = outer.reduce((a, s) => a + (s.cost_usd || 0), 0);
+  // One model call is seen by several layers (framework, SDK, gateway): the store counts it once
+  // (the trace-tree rule, docs/ARCHITECTURE.md), so the trace's tokens and cost are those of its
+  // counted spans, the same figures as the trace list and every aggregate.
+  const counted = spans.filter((s) => s.counted);
+  const sum = (k) => counted.reduce((a, s) => a + (s[k] || 0), 0);
+  const cost = counted.reduce((a, s) => a + (s.cost_usd || 0), 0);
   const session = spans.find((s) => s.session_id)?.session_id;
   const user = spans.find((s) => s.user_id)?.user_id;
   const services = [...new Set(spans.map((s) => s.service).filter(Boolean))];
@@ -68,6 +69,7 @@ function render(node, t, spans, loops, q) {
   node.innerHTML = String(html`
     <div class="trace-head">
       <h2 style="margin:0;font-size:18px">${root.name}</h2>
+      ${t.root_missing ? raw('<span class="chip" title="The root span of this trace is not in the store (a caller exporting elsewhere); the earliest span stands in for it.">root not received</span>') : ""}
       <span class="tid">${t.trace_id}</span>
       <span>${fmtTime(t0)}</span>
       <span><b>${fmtMs(total)}</b> total</span>

@@ -91,7 +91,8 @@ function table(d, loopIds, q, offset) {
     ${items.map((t) => html`<tr class="rowlink" data-href="#/traces/${encodeURIComponent(t.trace_id)}" data-testid="trace-row">
       <td class="mono">${fmtTime(t.start_ms)}</td>
       <td class="trunc"><a href="#/traces/${encodeURIComponent(t.trace_id)}">${t.name || shortId(t.trace_id)}</a>
-        ${loopIds.has(t.trace_id) ? raw('<span class="pill-loop" title="an agent repeated the same tool call">↻ loop</span>') : ""}</td>
+        ${loopIds.has(t.trace_id) ? raw('<span class="pill-loop" title="an agent repeated the same tool call">↻ loop</span>') : ""}
+        ${t.root_missing ? raw('<span class="chip" title="root span not in the store: listed from its earliest span">no root</span>') : ""}</td>
       <td class="nowrap">${t.service}</td>
       <td class="nowrap">${models(t.models)}</td>
       <td class="num"><div style="display:flex;gap:8px;align-items:center;justify-content:flex-end">${bar(t.duration_ms || 0, maxDur)}${fmtMs(t.duration_ms)}</div></td>
