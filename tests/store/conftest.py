@@ -32,6 +32,14 @@ class RunningStore:
         assert response.status_code == 200, response.text
         return response.json()
 
+    def get_or_none(self, path: str, **params: Any) -> Any:
+        """The JSON answer, or None while the store answers 404 (not stored yet)."""
+        response = httpx.get(self.url + path, params=params, timeout=30)
+        if response.status_code == 404:
+            return None
+        assert response.status_code == 200, response.text
+        return response.json()
+
     def wait_for(self, predicate: Callable[[], bool], timeout_s: float = 20.0) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

@@ -104,7 +104,7 @@ def test_a_row_clickhouse_refuses_is_bisected_out_and_dead_lettered(
     store: RunningStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Without the clamp, severity -1 reaches ClickHouse, which refuses the whole insert.
-    monkeypatch.setattr("llmobs_store.batch.clamp_row", lambda table, row: row)
+    monkeypatch.setattr("llmobs_store._rows.clamp_row", lambda table, row: row)
     records = [log_record(severity_number=9) for _ in range(6)]
     records.insert(3, log_record(severity_number=-1))
     for record in records:

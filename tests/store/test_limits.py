@@ -1,6 +1,6 @@
 """Value limits come from the migrations' column types, and clamp rows before they are encoded."""
 
-from llmobs_store.batch import TABLE_COLUMNS
+from llmobs_store._rows import TABLE_COLUMNS
 from llmobs_store.limits import (
     clamp_row,
     limit_of,

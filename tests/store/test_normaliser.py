@@ -9,7 +9,8 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyVa
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from llmobs_semconv import attributes as A
-from llmobs_semconv import span_kinds
+from llmobs_semconv import families, span_kinds
+from llmobs_semconv.families import _rows
 from llmobs_store.normaliser import (
     SPAN_COLUMNS,
     CachedPrices,
@@ -201,7 +202,9 @@ def test_kinds_errors_tools_and_plain_spans() -> None:
         "search",
         '{"q": 1}',
     )
-    assert norm({A.MCP_METHOD_NAME: "tools/call"})["kind"] == "MCP"
+    # MCP: a tool call is a TOOL span, every other method an MCP span.
+    assert norm({A.MCP_METHOD_NAME: "tools/call"})["kind"] == "TOOL"
+    assert norm({A.MCP_METHOD_NAME: "initialize"})["kind"] == "MCP"
     assert norm({A.GEN_AI_OPERATION_NAME: "invoke_workflow"})["kind"] == "WORKFLOW"
     assert norm({A.OI_SPAN_KIND: "RERANKER"})["kind"] == "RERANKER"
     http = norm({"http.request.method": "GET"}, kind=Span.SPAN_KIND_SERVER)
@@ -237,6 +240,18 @@ ATTR_KEYS = st.sampled_from(
         A.SESSION_ID,
         A.OI_INPUT_VALUE,
         A.HTTP_RESPONSE_STATUS_CODE,
+        A.GEN_AI_INPUT_MESSAGES,
+        A.GEN_AI_SYSTEM_INSTRUCTIONS,
+        "gen_ai.usage.total_tokens",
+        "gen_ai.response.time_to_first_token",
+        "gen_ai.server.time_per_output_token",
+        "traceloop.span.kind",
+        "gen_ai.span.kind",
+        "mcp.method.name",
+        "llm.input_messages.0.message.content",
+        "llm.input_messages.x.message.role",
+        "span_type",
+        "framework",
         "custom.key",
     ]
 )
@@ -267,10 +282,13 @@ def test_any_attributes_normalise_to_a_valid_row(attrs: dict[str, Any], duration
     assert row["cost_usd"] >= 0
     assert row["duration_ms"] >= 0
     assert all(isinstance(v, str) for v in row["attributes"].values())
-    # Every attribute is kept, either in the map or as content.
-    assert set(attrs) <= set(row["attributes"]) | {
-        A.OI_INPUT_VALUE if A.OI_INPUT_VALUE in attrs and content else ""
-    }
+    # Every attribute is kept, either in the map or (a content-bearing one) as content.
+    moved = set(attrs) - set(row["attributes"])
+    assert not moved or content
+    for key in moved:
+        assert key.startswith("llm.input_messages.") or families.ATTRIBUTES[key].field in (
+            _rows.CONTENT_FIELDS
+        ), key
     json.dumps(row["attributes"])
 
 
@@ -283,3 +301,89 @@ def test_any_attributes_normalise_to_a_valid_row(attrs: dict[str, Any], duration
 )
 def test_any_value_round_trips_plain_values(v: Any) -> None:
     assert any_value(value(v)) == v
+
+
+def test_ranks_decide_between_families_not_arrival_order() -> None:
+    # The current provider name wins over the deprecated one, whichever comes first.
+    for attrs in (
+        {A.GEN_AI_SYSTEM: "old", A.GEN_AI_PROVIDER_NAME: "new"},
+        {A.GEN_AI_PROVIDER_NAME: "new", A.GEN_AI_SYSTEM: "old"},
+    ):
+        assert norm(attrs)["provider"] == "new"
+    # Traceloop's workflow kind outranks the invoke_agent its LangChain workflows also carry;
+    # an operation naming the step outranks a generic Traceloop task.
+    both = {"traceloop.span.kind": "workflow", A.GEN_AI_OPERATION_NAME: "invoke_agent"}
+    assert norm(both)["kind"] == "WORKFLOW"
+    task = {"traceloop.span.kind": "task", A.GEN_AI_OPERATION_NAME: "vector_db_retrieve"}
+    assert norm(task)["kind"] == "RETRIEVER"
+    # Our own kind outranks every family's.
+    assert norm({A.LLMOBS_SPAN_KIND: "tool", A.OI_SPAN_KIND: "LLM"})["kind"] == "TOOL"
+    # A value no table names leaves the plain OTel kind.
+    assert norm({A.GEN_AI_OPERATION_NAME: "fetch_response"})["kind"] == "CLIENT"
+
+
+def test_totals_zero_durations_and_units() -> None:
+    only_total = norm({"llm.token_count.total": 90, "llm.token_count.completion": 10})
+    assert (only_total["input_tokens"], only_total["output_tokens"]) == (80, 10)
+    missing_out = norm({"gen_ai.usage.total_tokens": 90, A.GEN_AI_USAGE_INPUT_TOKENS: 60})
+    assert missing_out["output_tokens"] == 30
+    # OpenLIT writes 0 for the TPOT of an unstreamed call: not a measurement.
+    unstreamed = norm({"gen_ai.server.time_per_output_token": 0, A.GEN_AI_USAGE_OUTPUT_TOKENS: 1})
+    assert unstreamed["tpot_ms"] is None
+    assert norm({"gen_ai.response.time_to_first_token": 250_000_000})["ttft_ms"] == 250.0
+    assert norm({"gen_ai.latency.time_to_first_token": 0.25})["ttft_ms"] == 250.0
+
+
+def test_flattened_messages_keep_nested_tool_calls_and_parts() -> None:
+    prefix = "llm.output_messages.0.message."
+    row = norm(
+        {
+            "llm.input_messages.1.message.role": "user",
+            "llm.input_messages.1.message.contents.0.message_content.type": "text",
+            "llm.input_messages.1.message.contents.0.message_content.text": "hi",
+            "llm.input_messages.0.message.role": "system",
+            "llm.input_messages.0.message.content": "sys",
+            prefix + "role": "assistant",
+            prefix + "tool_calls.0.tool_call.id": "call_1",
+            prefix + "tool_calls.0.tool_call.function.name": "lookup",
+            prefix + "tool_calls.0.tool_call.function.arguments": "{}",
+        }
+    )
+    assert json.loads(row["_content"]["input"]) == [
+        {"role": "system", "content": "sys"},
+        {"role": "user", "contents": [{"type": "text", "text": "hi"}]},
+    ]
+    assert json.loads(row["_content"]["output"]) == [
+        {
+            "role": "assistant",
+            "tool_calls": [{"id": "call_1", "function": {"name": "lookup", "arguments": "{}"}}],
+        }
+    ]
+    assert not any(k.startswith("llm.input_messages.") for k in row["attributes"])
+    # gen_ai.prompt.name is an attribute, not a flattened prompt message.
+    named = norm({"gen_ai.prompt.name": "analyze-code"})
+    assert (named["_content"], named["attributes"]["gen_ai.prompt.name"]) == ({}, "analyze-code")
+
+
+def test_system_instructions_lead_the_input_messages() -> None:
+    row = norm(
+        {
+            A.GEN_AI_INPUT_MESSAGES: json.dumps([{"role": "user", "parts": []}]),
+            A.GEN_AI_SYSTEM_INSTRUCTIONS: json.dumps([{"type": "text", "content": "Be brief."}]),
+        }
+    )
+    messages = json.loads(row["_content"]["input"])
+    assert messages[0] == {"role": "system", "parts": [{"type": "text", "content": "Be brief."}]}
+    assert messages[1]["role"] == "user"
+    assert A.GEN_AI_SYSTEM_INSTRUCTIONS not in row["attributes"]
+
+
+def test_content_from_span_events_and_guarded_names() -> None:
+    span = make_span({A.GEN_AI_OPERATION_NAME: "chat"})
+    event = span.events.add(name="gen_ai.content.prompt", time_unix_nano=START_NS)
+    event.attributes.add(key=A.GEN_AI_INPUT_MESSAGES).value.string_value = "from the event"
+    out = normalise_span(span, ResourceInfo.of({"service.name": "svc"}), PRICES, now_time())
+    assert [(c.role, c.text) for c in out.content] == [("input", "from the event")]
+    # PromptFlow's generic names count only on PromptFlow spans.
+    assert norm({"span_type": "LLM"})["kind"] == "CLIENT"
+    assert norm({"span_type": "LLM", "framework": "promptflow"})["kind"] == "LLM"

@@ -1,7 +1,9 @@
 """Attribute names: OTel GenAI (current and deprecated), OpenInference, Kubernetes, llmobs extras.
 
-Producers (probe, gateway) emit the *current* OTel GenAI names plus the ``llmobs.*`` extras; the
-store accepts every generation listed here and normalises them into one model.
+Producers (probe, gateway) emit the *current* OTel GenAI names plus the ``llmobs.*`` extras. What
+the store reads, from every instrumentation family and with each name's source, is the tables of
+:mod:`llmobs_semconv.families`; the deprecated and OpenInference names here are for code and tests
+that write spans in those vocabularies.
 """
 
 from typing import Final
@@ -57,13 +59,6 @@ GEN_AI_USAGE_PROMPT_TOKENS: Final = "gen_ai.usage.prompt_tokens"
 GEN_AI_USAGE_COMPLETION_TOKENS: Final = "gen_ai.usage.completion_tokens"
 GEN_AI_PROMPT: Final = "gen_ai.prompt"
 GEN_AI_COMPLETION: Final = "gen_ai.completion"
-
-#: deprecated name -> current name
-DEPRECATED_RENAMES: Final[dict[str, str]] = {
-    GEN_AI_SYSTEM: GEN_AI_PROVIDER_NAME,
-    GEN_AI_USAGE_PROMPT_TOKENS: GEN_AI_USAGE_INPUT_TOKENS,
-    GEN_AI_USAGE_COMPLETION_TOKENS: GEN_AI_USAGE_OUTPUT_TOKENS,
-}
 
 # --- General OTel attributes we read or write ---
 ERROR_TYPE: Final = "error.type"

@@ -1,7 +1,9 @@
 """The span-kind vocabulary of the llmobs span model.
 
-GenAI kinds follow OpenInference's list plus ``WORKFLOW`` and ``MCP``; a span of none of them keeps
-its plain OTel kind (``SERVER``, ``CLIENT``, ``INTERNAL``, ``PRODUCER``, ``CONSUMER``).
+GenAI kinds follow OpenInference's list plus ``WORKFLOW``, ``MCP`` and ``MEMORY`` (memory
+operations: OTel GenAI ``search_memory`` and kin, LoongSuite's ``MEMORY`` spans); a span of none
+of them keeps its plain OTel kind (``SERVER``, ``CLIENT``, ``INTERNAL``, ``PRODUCER``,
+``CONSUMER``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ WORKFLOW: Final = "WORKFLOW"
 GUARDRAIL: Final = "GUARDRAIL"
 EVALUATOR: Final = "EVALUATOR"
 MCP: Final = "MCP"
+MEMORY: Final = "MEMORY"
 
 GENAI: Final[tuple[str, ...]] = (
     LLM,
@@ -32,40 +35,21 @@ GENAI: Final[tuple[str, ...]] = (
     GUARDRAIL,
     EVALUATOR,
     MCP,
+    MEMORY,
 )
 OTEL: Final[tuple[str, ...]] = ("INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
 ALL: Final[tuple[str, ...]] = GENAI + OTEL
 
-#: gen_ai.operation.name -> span kind
-BY_OPERATION: Final[dict[str, str]] = {
-    "chat": LLM,
-    "text_completion": LLM,
-    "generate_content": LLM,
-    "embeddings": EMBEDDING,
-    "retrieval": RETRIEVER,
-    "execute_tool": TOOL,
-    "invoke_agent": AGENT,
-    "create_agent": AGENT,
-    "invoke_workflow": WORKFLOW,
-}
-
-#: openinference.span.kind -> span kind (PROMPT spans are template renders: a CHAIN step)
-BY_OPENINFERENCE: Final[dict[str, str]] = {
-    "LLM": LLM,
-    "EMBEDDING": EMBEDDING,
-    "CHAIN": CHAIN,
-    "RETRIEVER": RETRIEVER,
-    "RERANKER": RERANKER,
-    "TOOL": TOOL,
-    "AGENT": AGENT,
-    "GUARDRAIL": GUARDRAIL,
-    "EVALUATOR": EVALUATOR,
-    "PROMPT": CHAIN,
-}
-
 
 def from_operation(operation: str | None) -> str | None:
-    """The span kind for a ``gen_ai.operation.name`` value, or None when it names none."""
+    """The span kind for a ``gen_ai.operation.name`` value, or None when it names none.
+
+    Read from the family tables (``llmobs_semconv.families``), the one place operation names
+    are mapped.
+    """
     if operation is None:
         return None
-    return BY_OPERATION.get(operation)
+    from llmobs_semconv.families import KINDS  # the tables import this module's names
+
+    row = KINDS.get("gen_ai.operation.name", {}).get(operation.lower())
+    return None if row is None else row.kind

@@ -11,7 +11,6 @@ one insert; the writer fills it up to ``batch_rows`` rows, also inside one large
 
 import base64
 import itertools
-import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -23,13 +22,21 @@ from google.protobuf.message import Message
 from llmobs_semconv import attributes as A
 from llmobs_semconv import chunks
 from llmobs_semconv.pricing import PriceTable
-from llmobs_store import _wire
+from llmobs_store import _content_events, _wire
+from llmobs_store._rows import (
+    CHUNK_COLUMNS,
+    LOG_COLUMNS,
+    METRIC_COLUMNS,
+    TABLE_COLUMNS,
+    content_row,
+    encode,
+    json_line,
+    values_row,
+)
 from llmobs_store._tree import Node, node_of
 from llmobs_store.deadletter import EXPIRED, NORMALISE, RECORD, DeadLetter, bounded, make_key
-from llmobs_store.limits import clamp_row, is_expired
+from llmobs_store.limits import is_expired
 from llmobs_store.normaliser import (
-    SPAN_COLUMNS,
-    ContentRecord,
     ResourceInfo,
     any_value,
     as_text,
@@ -40,32 +47,8 @@ from llmobs_store.normaliser import (
 )
 from llmobs_store.otlp import KIND_LOGS, KIND_METRICS, KIND_TRACES, valid_span_ids
 
-CONTENT_COLUMNS = (
-    "trace_id", "span_id", "role", "format", "text", "complete", "chunks", "bytes", "redacted",
-    "updated_at",
-)  # fmt: skip
-CHUNK_COLUMNS = (
-    "trace_id", "span_id", "role", "seq", "last", "format", "text", "redacted", "received_at",
-)  # fmt: skip
-LOG_COLUMNS = (
-    "time", "trace_id", "span_id", "service", "severity", "severity_number", "event_name",
-    "body", "attributes", "resource_attributes",
-)  # fmt: skip
-METRIC_COLUMNS = (
-    "time", "name", "type", "unit", "service", "attributes", "resource_attributes", "value",
-    "count", "sum", "bucket_bounds", "bucket_counts",
-)  # fmt: skip
-
-TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "spans": SPAN_COLUMNS,
-    "content": CONTENT_COLUMNS,
-    "content_chunks": CHUNK_COLUMNS,
-    "logs": LOG_COLUMNS,
-    "metric_points": METRIC_COLUMNS,
-}
-
-
-ChunkKey = tuple[str, str, str, int, bool]
+# (trace, span, role, seq, last, open_ended): what the merger indexes of a stored piece.
+ChunkKey = tuple[str, str, str, int, bool, bool]
 _SIGNALS = {KIND_TRACES: "traces", KIND_LOGS: "logs", KIND_METRICS: "metrics"}
 
 
@@ -77,7 +60,7 @@ class Item:
     rows: list[tuple[str, str]] = field(default_factory=list)  # (table, JSONEachRow line)
     span_key: str = ""
     node: Node | None = None
-    chunk_key: ChunkKey | None = None
+    chunk_keys: list[ChunkKey] = field(default_factory=list)
     dead: DeadLetter | None = None
     raw: str = ""  # a dead record's bytes in full (its letter keeps ``record_limit`` of them)
 
@@ -125,8 +108,7 @@ class Batch:
             self.spans += 1
             if item.node is not None:
                 self.nodes[item.span_key] = item.node
-        if item.chunk_key is not None:
-            self.chunk_keys.append(item.chunk_key)
+        self.chunk_keys.extend(item.chunk_keys)
         if item.dead is not None:
             self.dead.append(item.dead)
 
@@ -260,6 +242,12 @@ class _Walker:
             return self._chunk(index, record, attrs)
         ts = record.time_unix_nano or record.observed_time_unix_nano
         body = record.body
+        event = _content_events.content_event(record.event_name, attrs)
+        if event is not None and len(record.trace_id) == 16 and len(record.span_id) == 8:
+            # A GenAI event carrying its span's content joins that span's content set.
+            found = _content_events.pieces(event, attrs, any_value(body), ts)
+            if found:
+                return self._pieces(index, record, found)
         text = (
             body.string_value
             if body.WhichOneof("value") == "string_value"
@@ -293,9 +281,26 @@ class _Walker:
             piece.trace_id, piece.span_id, piece.role, piece.seq, int(piece.last), piece.format,
             piece.text, piece.redacted, self.now,
         )  # fmt: skip
-        key = (piece.trace_id, piece.span_id, piece.role, piece.seq, piece.last)
-        return Item(index, [("content_chunks", _row("content_chunks", CHUNK_COLUMNS, values))],
-                    chunk_key=key)  # fmt: skip
+        key = (piece.trace_id, piece.span_id, piece.role, piece.seq, piece.last, False)
+        chunk_row = values_row("content_chunks", CHUNK_COLUMNS, values)
+        return Item(index, [("content_chunks", chunk_row)],
+                    chunk_keys=[key])  # fmt: skip
+
+    def _pieces(self, index: int, record: Any, found: list[_content_events.Piece]) -> Item:
+        trace_id, span_id = record.trace_id.hex(), record.span_id.hex()
+        item = Item(index)
+        for piece in found:
+            values = (
+                trace_id, span_id, piece.role, piece.seq, int(piece.last), piece.format,
+                piece.text, 0, self.now,
+            )  # fmt: skip
+            item.rows.append(
+                ("content_chunks", values_row("content_chunks", CHUNK_COLUMNS, values))
+            )
+            item.chunk_keys.append(
+                (trace_id, span_id, piece.role, piece.seq, piece.last, piece.open_ended)
+            )
+        return item
 
     def metrics(self, leaves: _wire.Leaves, skip: int) -> Iterator[Item]:
         index = -1
@@ -338,7 +343,7 @@ class _Walker:
     def _expired_item(self, index: int, table: str, row: dict[str, Any]) -> Item:
         # Stored, it would vanish at insert (ClickHouse applies the TTL): say so instead.
         reason = ValueError(f"{table} row older than the retention (TTL) when it arrived")
-        letter = self.dead(EXPIRED, reason, _line(row), index)
+        letter = self.dead(EXPIRED, reason, json_line(row), index)
         ids = {"trace_id": str(row.get("trace_id", "")), "span_id": str(row.get("span_id", ""))}
         return Item(index, dead=DeadLetter(**{**letter.__dict__, **ids}))
 
@@ -371,15 +376,6 @@ def _message_text(message: Message) -> str:
         return base64.b64encode(message.SerializeToString()).decode()
 
 
-def _row(table: str, columns: tuple[str, ...], values: tuple[Any, ...]) -> str:
-    return encode(table, dict(zip(columns, values, strict=True)))
-
-
-def encode(table: str, row: dict[str, Any]) -> str:
-    """One row as a JSONEachRow line, its values clamped into their columns' ranges."""
-    return _line(clamp_row(table, row))
-
-
 def _point_values(which: str, point: Any) -> tuple[float, int, float, list[float], list[int]]:
     if which in ("gauge", "sum"):
         number = point.as_double if point.WhichOneof("value") == "as_double" else point.as_int
@@ -387,18 +383,3 @@ def _point_values(which: str, point: Any) -> tuple[float, int, float, list[float
     if which == "histogram":
         return 0.0, point.count, point.sum, list(point.explicit_bounds), list(point.bucket_counts)
     return 0.0, point.count, point.sum, [], []
-
-
-def _line(row: Mapping[str, Any]) -> str:
-    # NaN/inf never reach here (the normaliser drops them); keep the check cheap.
-    return json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def content_row(record: ContentRecord, now: str) -> str:
-    """One ``content`` row as a JSONEachRow line."""
-    values = (
-        record.trace_id, record.span_id, record.role, record.format, record.text,
-        int(record.complete), record.chunks, len(record.text.encode("utf-8", "replace")),
-        record.redacted, now,
-    )  # fmt: skip
-    return _row("content", CONTENT_COLUMNS, values)

@@ -7,6 +7,10 @@ or when the grace period passes without that, in which case it is stored flagged
 A piece arriving after that re-opens its set and a newer content row replaces the old one.
 After a restart, :meth:`ContentMerger.recover` re-opens the sets whose pieces are newer than their
 merged record.
+
+Sets made of per-message GenAI log events (``_content_events.py``, pieces of format ``message``)
+have no last piece: they are assembled, as a JSON list in ``seq`` order and complete, once no new
+piece arrived for :data:`MESSAGES_SETTLE_S` (a later one re-merges the set, as late pieces do).
 """
 
 import time
@@ -14,12 +18,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmobs_store.batch import content_row
+from llmobs_store import _content_events
+from llmobs_store._rows import content_row
+from llmobs_store.batch import ChunkKey
 from llmobs_store.normaliser import ContentRecord, now_time
 from llmobs_store.storage import Storage
 
 Key = tuple[str, str, str]
 _MAX_KEYS_PER_QUERY = 200
+#: How long a message-event set waits for more messages after its newest one, seconds (its
+#: records are emitted together: the inputs when the call starts, the choices when it ends).
+MESSAGES_SETTLE_S = 2.0
 
 
 @dataclass
@@ -27,6 +36,8 @@ class _OpenSet:
     since: float
     seqs: set[int] = field(default_factory=set)
     last: int | None = None
+    open_ended: bool = False  # message events: no last piece
+    touched: float = 0.0  # when its newest piece was observed
 
     @property
     def looks_complete(self) -> bool:
@@ -50,23 +61,28 @@ class ContentMerger:
     def backlog(self) -> int:
         return len(self.open)
 
-    def observe(self, pieces: Iterable[tuple[str, str, str, int, bool]]) -> None:
+    def observe(self, pieces: Iterable[ChunkKey]) -> None:
         """Note pieces that are now durably in ``content_chunks``."""
         now = self.clock()
-        for trace_id, span_id, role, seq, last in pieces:
+        for trace_id, span_id, role, seq, last, open_ended in pieces:
             state = self.open.get((trace_id, span_id, role))
             if state is None:
                 state = self.open[(trace_id, span_id, role)] = _OpenSet(since=now)
             state.seqs.add(seq)
+            state.touched = now
+            state.open_ended = state.open_ended or open_ended
             if last:
                 state.last = seq if state.last is None else max(state.last, seq)
 
     def due(self) -> list[Key]:
         now = self.clock()
+        settle = min(self.grace_s, MESSAGES_SETTLE_S)
         return [
             key
             for key, state in self.open.items()
-            if state.looks_complete or now - state.since >= self.grace_s
+            if state.looks_complete
+            or now - state.since >= self.grace_s
+            or (state.open_ended and now - state.touched >= settle)
         ]
 
     def merge_due(self) -> int:
@@ -105,6 +121,9 @@ class ContentMerger:
             grouped.setdefault((row["trace_id"], row["span_id"], row["role"]), []).append(row)
         records = []
         for key, pieces in grouped.items():
+            if pieces[0]["format"] == _content_events.MESSAGE_FORMAT:
+                records.append(_messages(key, pieces))
+                continue
             seqs = [p["seq"] for p in pieces]
             lasts = [p["seq"] for p in pieces if p["last"]]
             complete = bool(lasts) and seqs == list(range(min(lasts) + 1))
@@ -129,7 +148,8 @@ class ContentMerger:
         rows = self.storage.query(
             f"SELECT c.trace_id AS trace_id, c.span_id AS span_id, c.role AS role, "
             f"groupUniqArray(c.seq) AS seqs, maxIf(c.seq, c.last = 1) AS last_seq, "
-            f"countIf(c.last = 1) AS lasts, max(c.received_at) AS newest "
+            f"countIf(c.last = 1) AS lasts, max(c.received_at) AS newest, "
+            f"any(c.format) AS format "
             f"FROM {db}.content_chunks AS c "
             f"LEFT JOIN (SELECT trace_id, span_id, role, max(updated_at) AS merged "
             f"           FROM {db}.content GROUP BY trace_id, span_id, role) AS m "
@@ -139,7 +159,24 @@ class ContentMerger:
         )
         now = self.clock()
         for row in rows:
-            state = _OpenSet(since=now, seqs=set(row["seqs"]))
+            state = _OpenSet(since=now, seqs=set(row["seqs"]), touched=now)
             state.last = int(row["last_seq"]) if row["lasts"] else None
+            state.open_ended = row["format"] == _content_events.MESSAGE_FORMAT
             self.open[(row["trace_id"], row["span_id"], row["role"])] = state
         return len(rows)
+
+
+def _messages(key: Key, pieces: list[dict[str, Any]]) -> ContentRecord:
+    """A message-event set: its messages as one JSON list, in emission order."""
+    by_seq = {int(p["seq"]): p for p in pieces}
+    used = [by_seq[seq] for seq in _content_events.order(list(by_seq))]
+    return ContentRecord(
+        trace_id=key[0],
+        span_id=key[1],
+        role=key[2],
+        format="json",
+        text="[" + ",".join(p["text"] for p in used) + "]",
+        complete=True,
+        chunks=len(used),
+        redacted=sum(int(p["redacted"]) for p in used),
+    )

@@ -95,20 +95,29 @@ class TraceReconciler:
     def observe(self, nodes: Mapping[str, Node], batch_wall: float) -> None:
         """Note stored spans (by trace id + span id; ``batch_wall``: when their batch began)."""
         now = self.clock()
+        by_trace: dict[str, list[Node]] = {}
         for key, node in nodes.items():
-            trace_id = key[:32]
+            by_trace.setdefault(key[:32], []).append(node)
+        for trace_id, found in by_trace.items():
             trace = self.traces.get(trace_id)
             if trace is None:
                 seen = self.recent.check_and_add(trace_id)
+                if not seen and trivial(found):
+                    # Nothing to judge or inherit (most plain spans): holding the skeleton until
+                    # it settles would cost memory for every such span, bounded by nothing (one
+                    # 600k-span request held +300 MiB). A later span of it reads these back.
+                    self.traces_total += 1
+                    continue
                 trace = self.traces[trace_id] = _Trace(complete=not seen)
             if trace_id not in self.waiting:
                 trace.due_at, trace.batch_wall = now + self.settle_s, batch_wall
                 self.waiting[trace_id] = trace
                 self.idle.pop(trace_id, None)
             trace.touched_at = now
-            if node.span_id not in trace.nodes:
-                trace.nodes[node.span_id] = node
-                self.nodes_held += 1
+            for node in found:
+                if node.span_id not in trace.nodes:
+                    trace.nodes[node.span_id] = node
+                    self.nodes_held += 1
         self._last_batch_wall = max(self._last_batch_wall, batch_wall)
 
     def due(self) -> list[str]:

@@ -23,7 +23,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from llmobs_semconv import attributes as A
-from llmobs_store.batch import METRIC_COLUMNS
+from llmobs_store._rows import METRIC_COLUMNS
 from llmobs_store.normaliser import now_time
 from llmobs_store.storage import Storage, StorageUnavailable
 

@@ -73,7 +73,7 @@ const KIND_COLOURS = {
   LLM: "var(--k-llm)", EMBEDDING: "var(--k-embedding)", RETRIEVER: "var(--k-retriever)",
   RERANKER: "var(--k-retriever)", TOOL: "var(--k-tool)", AGENT: "var(--k-agent)",
   CHAIN: "var(--k-chain)", WORKFLOW: "var(--k-chain)", GUARDRAIL: "var(--k-chain)",
-  EVALUATOR: "var(--k-chain)", MCP: "var(--k-tool)",
+  EVALUATOR: "var(--k-chain)", MCP: "var(--k-tool)", MEMORY: "var(--k-retriever)",
 };
 export const kindColour = (kind) => KIND_COLOURS[String(kind || "").toUpperCase()] || "var(--k-other)";
 export const kindBadge = (kind) => html`<span class="badge" style="background:${raw(kindColour(kind))}">${(kind || "span").toString().toLowerCase()}</span>`;

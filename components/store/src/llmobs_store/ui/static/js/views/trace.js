@@ -152,11 +152,12 @@ function spanDetail(s) {
       ${kv("Service", s.service)}${kv("Layer", s.layer)}${kv("Duration", fmtMs(s.duration_ms))}
       ${kv("Provider", s.provider)}${kv("Request model", s.request_model)}${kv("Response model", s.response_model)}
       ${kv("Input tokens", s.input_tokens ? fmtInt(s.input_tokens) : null)}${kv("Output tokens", s.output_tokens ? fmtInt(s.output_tokens) : null)}
-      ${kv("Cached tokens", s.cached_tokens ? fmtInt(s.cached_tokens) : null)}${kv("Reasoning tokens", s.reasoning_tokens ? fmtInt(s.reasoning_tokens) : null)}
+      ${kv("Cached tokens", s.cached_tokens ? fmtInt(s.cached_tokens) : null)}${kv("Cache write tokens", s.cache_creation_tokens ? fmtInt(s.cache_creation_tokens) : null)}
+      ${kv("Reasoning tokens", s.reasoning_tokens ? fmtInt(s.reasoning_tokens) : null)}
       ${kv("TTFT", s.ttft_ms ? fmtMs(s.ttft_ms) : null)}${kv("TPOT", s.tpot_ms ? fmtMs(s.tpot_ms) : null)}
       ${kv("Max gap between tokens", s.tbt_max_ms ? fmtMs(s.tbt_max_ms) : null)}${kv("Gap p95", s.tbt_p95_ms ? fmtMs(s.tbt_p95_ms) : null)}
       ${kv("Finish reasons", s.finish_reasons)}${kv("Cost", s.cost_usd ? fmtUsd(s.cost_usd) : null)}
-      ${kv("Tool", s.tool_name)}${kv("Session", s.session_id)}${kv("User", s.user_id)}
+      ${kv("Tool", s.tool_name)}${kv("MCP method", attrs["mcp.method.name"])}${kv("Session", s.session_id)}${kv("User", s.user_id)}
       ${kv("Upstream", attrs["llmobs.gateway.upstream"])}${kv("Gateway attempts", attrs["llmobs.gateway.attempts"])}
       ${kv("Namespace", k8s.namespace)}${kv("Pod", k8s.pod)}${kv("Node", k8s.node)}
     </div>
@@ -201,15 +202,20 @@ function content(c) {
   return html`<div class="msg assistant">${c.text}</div>`;
 }
 
+// Message shapes: OpenAI-style {role, content, tool_calls} (per-message events, OpenLLMetry's
+// flattened prompts), OTel GenAI {role, parts[]} (gen_ai.input.messages, inference events) and
+// OpenInference's rebuilt {role, content | contents[]}.
 function message(m) {
   const parts = [];
+  const show = (v) => (typeof v === "string" ? v : JSON.stringify(v));
   if (typeof m.content === "string") parts.push(m.content);
   else if (Array.isArray(m.content)) m.content.forEach((p) => parts.push(p.text ?? JSON.stringify(p)));
+  if (Array.isArray(m.contents)) m.contents.forEach((p) => parts.push(p.text ?? JSON.stringify(p)));
   if (Array.isArray(m.parts)) {
     m.parts.forEach((p) => {
-      if (p.type === "text") parts.push(p.content ?? p.text ?? "");
-      else if (p.type === "tool_call") parts.push(`→ tool call ${p.name}(${typeof p.arguments === "string" ? p.arguments : JSON.stringify(p.arguments)})`);
-      else if (p.type === "tool_call_response") parts.push(`← ${typeof p.response === "string" ? p.response : JSON.stringify(p.response)}`);
+      if (["text", "reasoning", "refusal"].includes(p.type)) parts.push(p.content ?? p.text ?? "");
+      else if (p.type === "tool_call") parts.push(`→ tool call ${p.name}(${show(p.arguments)})`);
+      else if (p.type === "tool_call_response") parts.push(`← ${show(p.response ?? p.result)}`);
       else parts.push(JSON.stringify(p));
     });
   }
