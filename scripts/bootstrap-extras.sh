@@ -27,6 +27,12 @@ else
     step_failed "llm-d-inference-sim (no go toolchain to build it)"
 fi
 
+# --- compatibility suite (tests/interop): one virtual environment per instrumentation family,
+# from the locks in tests/interop/envs/, built once into $CACHE/interop (a minute or two each the
+# first time, nothing when cached); the suite's session builds any still missing itself ---
+echo "bootstrap: interop family environments (built if missing)"
+.venv/bin/python -m tests.interop.venvs build || step_failed "building the interop family environments"
+
 # --- operator: helm (helm lint / helm template tests of charts/llmobs) ---
 HELM_VERSION=v3.21.4
 HELM_BIN="$CACHE/helm-$HELM_VERSION/helm"

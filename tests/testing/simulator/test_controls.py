@@ -1,6 +1,7 @@
 """Failure injection (headers and rates) and the passive traceparent record."""
 
 import logging
+import time
 
 import httpx
 import openai
@@ -11,6 +12,7 @@ from llmobs_testing.simulator import ModelProfile, SimulatorSettings, create_app
 
 FAST = "fast"
 MESSAGES = [{"role": "user", "content": "hello"}]
+USAGE_KEYS = {"prompt_tokens", "completion_tokens", "total_tokens"}
 
 
 @pytest.mark.parametrize("status", [429, 500, 503])
@@ -125,3 +127,39 @@ def test_traceparent_and_headers_are_recorded(client: openai.OpenAI, sim_url: st
     assert last["traceparent"] == traceparent
     assert last["model"] == FAST
     assert last["headers"]["authorization"] == "<redacted>"  # the SDK's bearer key never echoes
+
+
+def test_the_request_log_holds_arrival_time_and_the_usage_served(
+    client: openai.OpenAI, sim_url: str
+) -> None:
+    before = time.time_ns()
+    chat = client.chat.completions.create(model=FAST, messages=MESSAGES)
+    stream = client.chat.completions.create(
+        model=FAST, messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+    )
+    streamed = [c.usage for c in stream if c.usage is not None]
+    embedding = client.embeddings.create(model=FAST, input=["two words", "and three more"])
+    with pytest.raises(openai.APIStatusError):
+        client.chat.completions.create(
+            model=FAST, messages=MESSAGES, extra_headers={"x-sim-fail": "500"}
+        )
+    recent = httpx.get(sim_url + "/sim/requests", timeout=10).json()["requests"][-4:]
+    assert [r["path"] for r in recent] == [
+        "/v1/chat/completions",
+        "/v1/chat/completions",
+        "/v1/embeddings",
+        "/v1/chat/completions",
+    ]
+    assert chat.usage is not None
+    assert embedding.usage is not None
+    # What the log says was served is what each client was told, call by call.
+    assert recent[0]["usage"] == chat.usage.model_dump(exclude_none=True, include=USAGE_KEYS)
+    assert recent[1]["usage"] == streamed[0].model_dump(exclude_none=True, include=USAGE_KEYS)
+    assert recent[2]["usage"] == {
+        "prompt_tokens": embedding.usage.prompt_tokens,
+        "completion_tokens": 0,
+        "total_tokens": embedding.usage.total_tokens,
+    }
+    assert recent[3]["usage"] is None  # refused before anything was served
+    times = [r["time_unix_nano"] for r in recent]
+    assert before <= times[0] <= times[1] <= times[2] <= times[3] <= time.time_ns()

@@ -9,6 +9,9 @@ Per-request controls (headers):
   cuts it); vLLM's body field ``ignore_eos: true`` makes the output run to ``max_tokens``.
 
 ``traceparent`` is only recorded (``GET /sim/requests`` lists recent requests), never acted on.
+Each listed request also carries its arrival time (``time_unix_nano``) and, once planned, the
+``usage`` the simulator reports for it, so tests can hold a client's telemetry against what
+was really served.
 """
 
 import asyncio
@@ -16,6 +19,7 @@ import collections
 import json
 import logging
 import random
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -95,25 +99,27 @@ class Simulator:
         )
 
     # ---------------------------------------------------------------- shared checks
-    def _record(self, request: Request, model: str, stream: bool) -> None:
+    def _record(self, request: Request, model: str, stream: bool) -> dict[str, Any]:
         headers = {
             k: ("<redacted>" if k in _REDACTED_HEADERS else v) for k, v in request.headers.items()
         }
-        self.recent.append(
-            {
-                "path": request.url.path,
-                "model": model,
-                "stream": stream,
-                "traceparent": request.headers.get("traceparent"),
-                "headers": headers,
-            }
-        )
+        record: dict[str, Any] = {
+            "path": request.url.path,
+            "model": model,
+            "stream": stream,
+            "time_unix_nano": time.time_ns(),
+            "traceparent": request.headers.get("traceparent"),
+            "headers": headers,
+            "usage": None,  # set once the answer is planned; None for a refused request
+        }
+        self.recent.append(record)
+        return record
 
     def _precheck(
         self, request: Request, model: str, stream: bool
-    ) -> tuple[ModelProfile, _Controls] | Response:
-        """The profile and controls, or the error to answer before the first byte."""
-        self._record(request, model, stream)
+    ) -> tuple[ModelProfile, _Controls, dict[str, Any]] | Response:
+        """The profile, controls and log record, or the error to answer before the first byte."""
+        record = self._record(request, model, stream)
         try:
             controls = _Controls(request)
         except ValueError as exc:
@@ -127,7 +133,7 @@ class Simulator:
             return error_response(controls.fail, "simulated failure (x-sim-fail)")
         if self.settings.error_rate and self.rng.random() < self.settings.error_rate:
             return error_response(self.settings.error_status, "simulated failure (error_rate)")
-        return profile, controls
+        return profile, controls, record
 
     # ---------------------------------------------------------------- routes
     async def chat(self, request: Request) -> Response:
@@ -149,12 +155,13 @@ class Simulator:
         checked = self._precheck(request, body.model, body.stream)
         if isinstance(checked, Response):
             return checked
-        profile, controls = checked
+        profile, controls, record = checked
         try:
             prompt = body.prompt_text()
         except ValueError as exc:
             return error_response(400, str(exc), param="prompt")
         plan = self._plan(body, profile, controls, prompt)
+        record["usage"] = plan.usage()
         engine = self.engines[profile.name]
         tokens = timed_tokens(plan, engine, self.metrics, arrival)
         if body.stream:
@@ -227,7 +234,7 @@ class Simulator:
         checked = self._precheck(request, body.model, False)
         if isinstance(checked, Response):
             return checked
-        profile, _ = checked
+        profile, _, record = checked
         try:
             texts = body.texts()
         except ValueError as exc:
@@ -253,6 +260,7 @@ class Simulator:
             )
             data.append({"object": "embedding", "index": index, "embedding": encoded})
         usage = {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens}
+        record["usage"] = {**usage, "completion_tokens": 0}
         return JSONResponse({"object": "list", "data": data, "model": body.model, "usage": usage})
 
     async def models(self, request: Request) -> Response:
@@ -268,7 +276,7 @@ class Simulator:
         return Response(generate_latest(self.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     async def requests_endpoint(self, request: Request) -> Response:
-        """``GET /sim/requests``: recent requests (model, traceparent, redacted headers)."""
+        """``GET /sim/requests``: recent requests (model, arrival, usage, traceparent, headers)."""
         return JSONResponse({"requests": list(self.recent)})
 
     async def health(self, request: Request) -> Response:
