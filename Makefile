@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen --no-sync
 say = @printf '\033[1;34m==> %s\033[0m\n' "$(1)"
 
-.PHONY: help bootstrap demo test lint typecheck imports probe-compat unit fuzz e2e wheels ui images clean bench-store bench-gateway soak
+.PHONY: help bootstrap demo test lint typecheck imports probe-compat unit fuzz e2e wheels ui images clean bench-store bench-gateway bench-probe soak
 
 help:
 	@echo "make demo   - run the whole stack locally (store, gateway, simulator, sample app) and open the UI"
@@ -102,12 +102,21 @@ images:
 	@for name in operator store gateway probe; do \
 		$(CONTAINER_TOOL) build -f docker/$$name.Dockerfile -t $(IMAGE_REGISTRY)/$$name:$(IMAGE_TAG) . || exit 1; done
 
-# Store benchmark vs Arize Phoenix (installed in a throwaway venv under .bench/, never locked).
+# Store benchmark vs Arize Phoenix (installed in a throwaway venv under .bench/, never locked) and
+# the OpenTelemetry Collector (built once from benchmarks/store/otelcol's pinned Go modules).
 bench-store: bootstrap
-	$(call say,store vs Phoenix: OTLP ingest and query latency (slow; run alone))
+	$(call say,store vs Phoenix and the OpenTelemetry Collector: OTLP ingest and query latency (slow; run alone))
 	@test -x .bench/phoenix-venv/bin/phoenix || { $(UV) venv -q .bench/phoenix-venv --python 3.11 && \
 		$(UV) pip install -q --python .bench/phoenix-venv/bin/python arize-phoenix; }
+	@nice $(RUN) python benchmarks/store/_otelcol.py
 	@nice $(RUN) python benchmarks/store/bench.py $(BENCH_ARGS)
+
+# Probe overhead: added CPU per OpenAI call / LangChain invoke / LangGraph turn / LlamaIndex query,
+# llmobs vs its peers, each in a venv built from benchmarks/probe/envs/<peer>/uv.lock (cached under
+# ~/.cache/llmobs/bench); rewrites the generated section of docs/benchmarks.md.
+bench-probe: bootstrap
+	$(call say,probe overhead: llmobs vs OpenInference + OpenLLMetry + LoongSuite + OpenLIT + official (~15 min; run alone))
+	@nice $(RUN) python benchmarks/probe/overhead.py $(BENCH_ARGS)
 
 clean:
 	rm -rf dist .llmobs .pytest_cache .mypy_cache .ruff_cache

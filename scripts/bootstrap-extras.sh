@@ -33,6 +33,16 @@ fi
 echo "bootstrap: interop family environments (built if missing)"
 .venv/bin/python -m tests.interop.venvs build || step_failed "building the interop family environments"
 
+# --- store benchmark: the OpenTelemetry Collector (OTLP receiver into the nop exporter) that the
+# store's ingest rate is compared with, built once from the pinned modules in benchmarks/store/otelcol
+# into ~/.cache/llmobs/bin (4-5 CPU-minutes the first time); tests/benchmarks/store runs against it ---
+if command -v go >/dev/null 2>&1; then
+    echo "bootstrap: OpenTelemetry Collector for the store benchmark (built if missing)"
+    nice .venv/bin/python benchmarks/store/_otelcol.py || step_failed "building the OpenTelemetry Collector"
+else
+    step_failed "the OpenTelemetry Collector (no go toolchain to build it)"
+fi
+
 # --- operator: helm (helm lint / helm template tests of charts/llmobs) ---
 HELM_VERSION=v3.21.4
 HELM_BIN="$CACHE/helm-$HELM_VERSION/helm"

@@ -1,319 +1,212 @@
-"""Overhead of OpenAI SDK instrumentations: added time per call and per stream chunk.
+"""Overhead of LLM instrumentations: added process CPU per OpenAI call, LangChain invoke,
+LangGraph agent turn and LlamaIndex query, llmobs against its peers in the same run.
 
-Side by side in one run: no instrumentation (baseline), the llmobs probe, the official
-``opentelemetry-instrumentation-openai-v2``, OpenLLMetry's ``opentelemetry-instrumentation-openai``,
-``openinference-instrumentation-openai`` and ``openlit``. Every mode runs the same openai SDK over
-the same in-process HTTP transport (``httpx.MockTransport`` answering canned bodies), with the same
-OpenTelemetry SDK pipeline (batching span processor, exporters that drop), so only the
-instrumentation differs. Each mode runs in its own subprocess (instrumentations patch the SDK
-globally), rounds are interleaved, and the best round of each mode is kept.
+Peers, each in its own locked environment (``benchmarks/probe/envs/<peer>``, built by
+``_envs.ensure`` and cached by lock hash under ``~/.cache/llmobs/bench``): the official
+``opentelemetry-instrumentation-openai-v2``, OpenLLMetry (traceloop-sdk's instrumentations),
+OpenInference, OpenLIT and LoongSuite, each for the libraries it instruments. Every library under
+test is pinned to one version in all envs. Each (mode, workload) runs in its own process
+(``_worker.py``; instrumentations patch libraries process-wide), rounds interleave the modes in a
+random order, and the fastest round of each mode counts. A mode that exports no span fails the
+run: an instrumentation that silently did nothing would otherwise look free.
 
-Per call: mean time of a non-streaming ``chat.completions.create``. Per chunk: the slope between
-streams of 10 and 210 chunks, so per-call costs cancel out.
+The framework workloads call the model-server simulator (``llmobs simulator serve``, TTFT and
+ITL 0) in its own process. The llmobs rows measure whatever the probe instruments: the OpenAI SDK
+under the framework today (labelled "SDK-level only"), its LangChain and LlamaIndex
+instrumentations too once they are part of the probe (detected, no change here).
 
-The peers are installed into a throwaway virtual environment (``.bench/probe-peers``), never into
-the workspace lock. Run: ``nice uv run --frozen python benchmarks/probe/overhead.py``.
+Results: ``.bench/probe-overhead.json`` and the generated section of docs/benchmarks.md. Run
+alone, on a quiet machine (about 15 minutes on 2 cores; ``--rounds 1 --scale 0.05`` checks the
+harness; ``--render-only FILE`` re-renders the docs from a results file)::
+
+    make bench-probe                      # = nice .venv/bin/python benchmarks/probe/overhead.py
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _envs
+import _figures
+
 ROOT = Path(__file__).resolve().parents[2]
-VENV = ROOT / ".bench" / "probe-peers"
-PEERS = [
-    "openai<3",
-    "opentelemetry-sdk",
-    "opentelemetry-exporter-otlp-proto-http",
-    "wrapt",
-    "opentelemetry-instrumentation-openai-v2",
-    "opentelemetry-util-genai<1.1",  # 1.1+ renamed the module openai-v2 2.4b0 imports
-    "opentelemetry-instrumentation-openai",
-    "openinference-instrumentation-openai",
-    "openlit",
-]
-MODES = ["baseline", "llmobs", "otel-v2", "openllmetry", "openinference", "openlit"]
-EXTRA_MODES = ["llmobs+content"]
-N_CALLS = 1500
-N_STREAMS = 40
-SHORT, LONG = 10, 210
-REPS = 3
+WORKER = Path(__file__).resolve().parent / "_worker.py"
+MATRIX = {
+    "openai": [
+        "baseline",
+        "llmobs",
+        "otel-v2",
+        "openllmetry",
+        "openinference",
+        "openlit",
+        "llmobs+content",
+    ],
+    "langchain": ["baseline", "llmobs", "openinference", "openllmetry", "loongsuite"],
+    "langgraph": ["baseline", "llmobs", "openinference", "openllmetry", "loongsuite"],
+    "llamaindex": ["baseline", "llmobs", "openinference", "openllmetry"],  # no LoongSuite one
+}
+ENV_OF = {"baseline": "llmobs", "llmobs+content": "llmobs"}
 
 
-# ------------------------------------------------------------------ the in-process server
-def _completion() -> dict[str, Any]:
-    return {
-        "id": "chatcmpl-bench",
-        "object": "chat.completion",
-        "created": 1,
-        "model": "gpt-4o-mini",
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": "the model answers calmly"},
-                "finish_reason": "stop",
-            }
-        ],
-        "usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17},
-    }
+@contextlib.contextmanager
+def simulator() -> Iterator[str]:
+    """``llmobs simulator serve`` with TTFT and ITL 0, in its own process, on a free port."""
+    from llmobs_testing.servers import free_port
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-m", "llmobs_cli.main", "simulator", "serve", "--port", str(port)]
+    proc = subprocess.Popen([*cmd, "--model", "gpt-4o-mini:0:0"], stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(url + "/v1/models", timeout=2).status_code == 200:
+                    break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the model-server simulator did not start")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(30)
 
 
-def _sse(chunks: int) -> bytes:
-    out = []
-    for i in range(chunks):
-        body = {
-            "id": "chatcmpl-bench",
-            "object": "chat.completion.chunk",
-            "created": 1,
-            "model": "gpt-4o-mini",
-            "choices": [
-                {
-                    "index": 0,
-                    "delta": {"content": "word "},
-                    "finish_reason": "stop" if i == chunks - 1 else None,
-                }
-            ],
-        }
-        out.append(b"data: " + json.dumps(body).encode() + b"\n\n")
-    out.append(b"data: [DONE]\n\n")
-    return b"".join(out)
+def run_worker(python: Path, mode: str, workload: str, sim: str, args: Any) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LLMOBS_"))}
+    env["OTEL_SEMCONV_STABILITY_OPT_IN"] = "gen_ai_latest_experimental"
+    env.pop("PYTHONPATH", None)
+    cmd = [str(python), str(WORKER), "--mode", mode, "--workload", workload, "--sim", sim]
+    cmd += ["--reps", str(args.reps), "--scale", str(args.scale)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1200, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"{mode} / {workload} failed:\n{proc.stderr[-3000:]}")
+    row: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    require_spans(row, proc.stderr)
+    return row
 
 
-def _client() -> Any:
-    import httpx
-    import openai
-
-    completion = json.dumps(_completion()).encode()
-    streams = {SHORT: _sse(SHORT), LONG: _sse(LONG)}
-
-    def handler(request: Any) -> Any:
-        body = json.loads(request.content)
-        if body.get("stream"):
-            n = int(request.headers.get("x-chunks", SHORT))
-            return httpx.Response(
-                200, headers={"content-type": "text/event-stream"}, content=streams[n]
-            )
-        return httpx.Response(200, headers={"content-type": "application/json"}, content=completion)
-
-    http = httpx.Client(transport=httpx.MockTransport(handler))
-    return openai.OpenAI(api_key="bench", base_url="http://bench.local/v1", http_client=http)
-
-
-# ------------------------------------------------------------------ instrumentation modes
-class _Drop:
-    """An exporter that counts and drops (spans, logs or metrics)."""
-
-    def __init__(self) -> None:
-        self.items = 0
-        self._preferred_temporality: dict[Any, Any] = {}
-        self._preferred_aggregation: dict[Any, Any] = {}
-
-    def export(self, batch: Any, *args: Any, **kwargs: Any) -> Any:
-        from opentelemetry.sdk.trace.export import SpanExportResult
-
-        try:
-            self.items += len(batch)
-        except TypeError:
-            self.items += 1
-        return SpanExportResult.SUCCESS
-
-    def shutdown(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-    def force_flush(self, *args: Any, **kwargs: Any) -> bool:
-        return True
-
-
-def _sdk() -> tuple[Any, Any, _Drop]:
-    from opentelemetry import metrics, trace
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
-    drop = _Drop()
-    tp = TracerProvider()
-    tp.add_span_processor(BatchSpanProcessor(drop))  # type: ignore[arg-type]
-    mp = MeterProvider(metric_readers=[InMemoryMetricReader()])
-    trace.set_tracer_provider(tp)
-    metrics.set_meter_provider(mp)
-    return tp, mp, drop
-
-
-def _setup(mode: str) -> Any:
-    """Instrument for ``mode``; returns a callable giving the number of spans exported."""
-    if mode == "baseline":
-        return lambda: 0
-    if mode.startswith("llmobs"):
-        sys.path[:0] = [str(ROOT / "components/probe/src"), str(ROOT / "components/semconv/src")]
-        from llmobs_probe import _distro
-        from llmobs_probe._settings import ProbeSettings
-
-        env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"}
-        env["OTEL_PYTHON_DISABLED_INSTRUMENTATIONS"] = "requests,httpx"
-        if mode == "llmobs+content":
-            env["LLMOBS_CAPTURE_CONTENT"] = "true"
-        probe = _distro._build(ProbeSettings.from_env(env), install_globals=True)
-        globals()["PROBE"] = probe
-        drop = _Drop()
-        probe.pipeline.worker._span_exporter = drop
-        probe.pipeline.worker._log_exporter = _Drop()
-        for reader in probe.pipeline._readers:
-            reader._exporter = _Drop()
-        import openai  # noqa: F401  # fires the post-import hook
-
-        return lambda: drop.items
-    tp, mp, drop = _sdk()
-    if mode == "otel-v2":
-        from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
-
-        OpenAIInstrumentor().instrument(tracer_provider=tp, meter_provider=mp)
-    elif mode == "openllmetry":
-        from opentelemetry.instrumentation.openai import OpenAIInstrumentor as Traceloop
-
-        Traceloop().instrument(tracer_provider=tp, meter_provider=mp)
-    elif mode == "openinference":
-        from openinference.instrumentation.openai import OpenAIInstrumentor as OpenInference
-
-        OpenInference().instrument(tracer_provider=tp)
-    elif mode == "openlit":
-        import openlit
-
-        openlit.init(disabled_instrumentors=[], collect_gpu_stats=False)
-    else:
-        raise SystemExit(f"unknown mode {mode}")
-
-    def exported() -> int:
-        tp.force_flush()
-        return drop.items
-
-    return exported
-
-
-def _measure(mode: str) -> dict[str, Any]:
-    exported = _setup(mode)
-    client = _client()
-    messages = [{"role": "user", "content": "How calm is the model?"}]
-
-    def calls(n: int) -> float:
-        t0 = time.thread_time()
-        for _ in range(n):
-            client.chat.completions.create(model="gpt-4o-mini", messages=messages)
-        return (time.thread_time() - t0) / n
-
-    def streams(n: int, chunks: int) -> float:
-        headers = {"x-chunks": str(chunks)}
-        t0 = time.thread_time()
-        for _ in range(n):
-            for _chunk in client.chat.completions.create(
-                model="gpt-4o-mini", messages=messages, stream=True, extra_headers=headers
-            ):
-                pass
-        return (time.thread_time() - t0) / n
-
-    calls(100)
-    streams(5, LONG)
-    best: dict[str, float] = {}
-    for _ in range(REPS):
-        sample = {
-            "call_s": calls(N_CALLS),
-            "short_s": streams(N_STREAMS, SHORT),
-            "long_s": streams(N_STREAMS, LONG),
-        }
-        for key, value in sample.items():
-            best[key] = min(best.get(key, value), value)
-    time.sleep(0.5)  # let the batch processors hand over what they hold
-    return {"mode": mode, **best, "spans": exported()}
-
-
-# ------------------------------------------------------------------ driver
-def _ensure_venv() -> Path:
-    python = VENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run(["uv", "venv", "--quiet", "--python", "3.11", str(VENV)], check=True)
-        subprocess.run(
-            ["uv", "pip", "install", "--quiet", "--python", str(python), *PEERS], check=True
+def require_spans(row: dict[str, Any], log: str) -> None:
+    """An instrumented mode that exported nothing did nothing: fail rather than look free."""
+    if row["mode"] != "baseline" and row["spans"] == 0:
+        raise SystemExit(
+            f"{row['mode']} / {row['workload']} exported 0 spans: its instrumentation did nothing "
+            f"(a library version it refuses? its log:)\n{log[-3000:]}"
         )
-    return python
-
-
-def _versions(python: Path) -> dict[str, str]:
-    code = (
-        "import importlib.metadata as m, json;"
-        "names=['openai','opentelemetry-sdk','opentelemetry-instrumentation-openai-v2',"
-        "'opentelemetry-instrumentation-openai','openinference-instrumentation-openai','openlit'];"
-        "print(json.dumps({n: m.version(n) for n in names}))"
-    )
-    out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True)
-    return dict(json.loads(out.stdout))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--reps", type=int, default=3, help="timed reps per worker (best kept)")
+    parser.add_argument("--scale", type=float, default=1.0, help="operations per rep, x defaults")
+    parser.add_argument("--workloads", default=",".join(MATRIX), help="comma-separated subset")
     parser.add_argument("--out", type=Path, default=ROOT / ".bench" / "probe-overhead.json")
+    parser.add_argument("--docs", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--no-docs", action="store_true", help="do not rewrite the docs section")
+    parser.add_argument("--note", default="", help="a sentence on the run's conditions")
+    parser.add_argument(
+        "--render-only", type=Path, help="re-render the docs section from a results file"
+    )
     args = parser.parse_args()
-    if args.worker:
-        print(json.dumps(_measure(args.worker)))
+    if args.render_only:
+        render(json.loads(args.render_only.read_text()), args)
         return
-    python = _ensure_venv()
-    modes = MODES + EXTRA_MODES
-    results: dict[str, list[dict[str, Any]]] = {m: [] for m in modes}
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LLMOBS_"))}
-    env["OTEL_SEMCONV_STABILITY_OPT_IN"] = "gen_ai_latest_experimental"
-    for round_no in range(args.rounds):
-        order = modes[:]
-        random.shuffle(order)
-        for mode in order:
-            proc = subprocess.run(
-                [str(python), __file__, "--worker", mode],
-                capture_output=True,
-                text=True,
-                env=env,
-                timeout=600,
-            )
-            if proc.returncode != 0:
-                raise SystemExit(f"{mode} failed:\n{proc.stderr[-3000:]}")
-            row = json.loads(proc.stdout.strip().splitlines()[-1])
-            results[mode].append(row)
-            print(f"round {round_no + 1} {mode:15s} {row}", file=sys.stderr)
-    best = {
-        m: {k: min(r[k] for r in rows) for k in ("call_s", "short_s", "long_s")}
-        for m, rows in results.items()
+    # Stopped with SIGTERM (or SIGINT, which a background job ignores): unwind, so the simulator
+    # and the running worker are stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    workloads = [w for w in args.workloads.split(",") if w]
+    unknown = set(workloads) - set(MATRIX)
+    if unknown:
+        raise SystemExit(f"unknown workloads {sorted(unknown)}; known: {', '.join(MATRIX)}")
+    peers = sorted({ENV_OF.get(m, m) for w in workloads for m in MATRIX[w]})
+    pythons = {peer: _envs.ensure(peer) for peer in peers}
+    versions = {peer: _envs.versions(python) for peer, python in pythons.items()}
+    _envs.check_same_libraries(versions)
+    load_before = os.getloadavg()
+    raw: dict[str, dict[str, list[dict[str, Any]]]] = {
+        w: {m: [] for m in MATRIX[w]} for w in workloads
     }
-    base = best["baseline"]
-    base_chunk = (base["long_s"] - base["short_s"]) / (LONG - SHORT)
-    table = {}
-    for mode, b in best.items():
-        per_chunk = (b["long_s"] - b["short_s"]) / (LONG - SHORT)
-        table[mode] = {
-            "call_us": b["call_s"] * 1e6,
-            "added_call_us": (b["call_s"] - base["call_s"]) * 1e6,
-            "chunk_us": per_chunk * 1e6,
-            "added_chunk_us": (per_chunk - base_chunk) * 1e6,
-            "spans": min(r["spans"] for r in results[mode]),
-        }
-    report = {"versions": _versions(python), "modes": table, "rounds": args.rounds}
+    with simulator() as sim:
+        for round_no in range(args.rounds):
+            order = [(w, m) for w in workloads for m in MATRIX[w]]
+            random.shuffle(order)
+            for workload, mode in order:
+                row = run_worker(pythons[ENV_OF.get(mode, mode)], mode, workload, sim, args)
+                raw[workload][mode].append(row)
+                us = {op: round(s["process_s"] * 1e6) for op, s in row["ops"].items()}
+                print(f"round {round_no + 1} {workload:10s} {mode:15s} {us} µs", file=sys.stderr)
+    report = {
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "command": _command(args),
+        "rounds": args.rounds,
+        "scale": args.scale,
+        "note": args.note,
+        "machine": {"cpus": os.cpu_count() or 1, "load_before": load_before},
+        "versions": versions,
+        "raw": raw,
+    }
+    report["machine"]["load_after"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    official = table["otel-v2"]["added_call_us"]
-    print(f"{'mode':16s} {'per call us':>12s} {'added':>9s} {'per chunk us':>13s} {'added':>8s}")
-    for mode, row in table.items():
-        print(
-            f"{mode:16s} {row['call_us']:12.1f} {row['added_call_us']:9.1f} "
-            f"{row['chunk_us']:13.2f} {row['added_chunk_us']:8.2f}"
+    args.out.write_text(json.dumps(report, indent=1) + "\n")
+    render(report, args)
+
+
+def _command(args: Any) -> str:
+    flags = [
+        f"--{name} {getattr(args, name)}"
+        for name, default in (("rounds", 3), ("reps", 3), ("scale", 1.0))
+        if getattr(args, name) != default
+    ]
+    if args.workloads != ",".join(MATRIX):
+        flags.append(f"--workloads {args.workloads}")
+    return "make bench-probe" + (f" BENCH_ARGS='{' '.join(flags)}'" if flags else "")
+
+
+def render(report: dict[str, Any], args: Any) -> None:
+    """Figures, the noise warning and versions from the raw rows; print and write the docs."""
+    versions = report["versions"]
+    cpus = report["machine"]["cpus"]
+    load = max(report["machine"]["load_before"][0], report["machine"]["load_after"][0])
+    note = report["note"]
+    if load > 0.5 * cpus and "Noisy" not in note:
+        note += (
+            f" **Noisy: the machine was busy (load average above {0.5 * cpus:.0f} on {cpus} "
+            "cores); re-take on a quiet machine with `make bench-probe`.**"
         )
-    ratio = table["llmobs"]["added_call_us"] / official if official > 0 else float("nan")
-    print(f"llmobs / official added time per call: {ratio:.2f}x")
+    libraries: dict[str, str] = {}
+    peer_versions: dict[str, set[str]] = {}  # opentelemetry-sdk differs between envs
+    for found in versions.values():
+        libraries.update({n: found[n] for n in _envs.LIBRARIES if n in found})
+        for name, version in found.items():
+            if name in _envs.PEER_PACKAGES:
+                peer_versions.setdefault(name, set()).add(version)
+    shown = {
+        **report,
+        "note": note.strip(),
+        "libraries": libraries,
+        "peer_versions": {n: "/".join(sorted(v)) for n, v in sorted(peer_versions.items())},
+        "figures": _figures.summarise(report["raw"]),
+    }
+    section = _figures.markdown(shown)
+    print(section)
+    if not args.no_docs:
+        _figures.write_docs(args.docs, section)
+        print(f"wrote the generated section of {args.docs}", file=sys.stderr)
 
 
 if __name__ == "__main__":

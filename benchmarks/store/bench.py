@@ -1,10 +1,15 @@
-"""Side-by-side: llmobs store vs Arize Phoenix — OTLP protobuf ingest and query latency.
+"""Side-by-side: llmobs store vs Arize Phoenix — OTLP protobuf ingest and query latency — and
+the OpenTelemetry Collector as the bound on what merely accepting those OTLP requests costs.
 
-Both servers get the same pre-encoded OTLP/HTTP protobuf requests (benchmarks/store/workload.py)
+Every server gets the same pre-encoded OTLP/HTTP protobuf requests (benchmarks/store/workload.py)
 from the same sender, on the same machine, one after the other. Ingest rate = spans / time from
-the first request until every span is stored (queryable), not merely acknowledged. Query latency
-is measured over HTTP, as a UI would call it. Phoenix runs from a throwaway venv
-(``.bench/phoenix-venv``, created by ``make bench-store``); nothing of it enters our lock file.
+the first request until every span is stored (queryable), not merely acknowledged; for the
+collector (OTLP receiver into the nop exporter, ``_otelcol.py``) accepted is all there is. Each
+server's own CPU time during ingest is read from /proc, so spans per CPU-second of the server is
+reported beside the wall-clock rate (the steadier figure on a shared machine). Query latency is
+measured over HTTP, as a UI would call it. Phoenix runs from a throwaway venv
+(``.bench/phoenix-venv``, created by ``make bench-store``); nothing of it enters our lock file; the
+collector is built from pinned Go modules (``make bench-store`` builds it if missing).
 
     nice python benchmarks/store/bench.py --spans 1000000 --phoenix-spans 200000
 """
@@ -13,7 +18,6 @@ import argparse
 import json
 import os
 import re
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -28,18 +32,15 @@ from typing import Any
 
 import httpx
 
+from llmobs_testing.servers import free_port
+
 sys.path.insert(0, str(Path(__file__).parent))
+import _otelcol
 import workload
 
 ROOT = Path(__file__).resolve().parents[2]
 PHOENIX = ROOT / ".bench" / "phoenix-venv" / "bin" / "phoenix"
 PROTO = {"content-type": "application/x-protobuf"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_http(url: str, timeout_s: float = 180) -> None:
@@ -55,14 +56,16 @@ def wait_http(url: str, timeout_s: float = 180) -> None:
 
 
 @contextmanager
-def server(cmd: list[str], env: dict[str, str], health: str, log: Path) -> Iterator[None]:
+def server(
+    cmd: list[str], env: dict[str, str], health: str, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             cmd, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
         )
         try:
             wait_http(health)
-            yield
+            yield proc
         finally:
             proc.terminate()
             try:
@@ -128,13 +131,27 @@ def timed(call: Callable[[], Any], repeats: int) -> dict[str, float]:
     }
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, every thread and reaped child) the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def ingest(
-    url: str, bodies: list[bytes], count: Callable[[], int], target: int
+    url: str, bodies: list[bytes], count: Callable[[], int], target: int, pid: int
 ) -> dict[str, float]:
+    before, cpu0 = count(), cpu_s(pid)
     result = send(url, bodies)
     wait_count(count, target, timeout_s=3600)
     stored_s = time.perf_counter() - result["started"]
-    return {"ack_s": result["ack_s"], "stored_s": stored_s, "retries": result["retries"]}
+    used = cpu_s(pid) - cpu0
+    return {
+        "ack_s": result["ack_s"],
+        "stored_s": stored_s,
+        "retries": result["retries"],
+        "server_cpu_s": used,
+        "spans_per_cpu_s": (target - before) / used if used > 0 else 0.0,
+    }
 
 
 # ---------------------------------------------------------------- llmobs store
@@ -198,12 +215,12 @@ def run_llmobs(
         return int(float(match.group(1))) if match else 0
 
     out: dict[str, Any] = {"stages": []}
-    with server(cmd, {}, base + "/healthz", work / "llmobs.log"):
+    with server(cmd, {}, base + "/healthz", work / "llmobs.log") as proc:
         sent = 0
         total_stored_s = 0.0
         for stage in stages:
             part = bodies[sent // per_request : stage // per_request]
-            r = ingest(base + "/v1/traces", part, count, stage)
+            r = ingest(base + "/v1/traces", part, count, stage, proc.pid)
             total_stored_s += r["stored_s"]
             sent = stage
             out["stages"].append(
@@ -269,8 +286,8 @@ def run_phoenix(bodies: list[bytes], n_spans: int, repeats: int, work: Path) -> 
         + " } } } }"
     )
     out: dict[str, Any] = {}
-    with server([str(PHOENIX), "serve"], env, base + "/healthz", work / "phoenix.log"):
-        r = ingest(base + "/v1/traces", bodies, count, n_spans)
+    with server([str(PHOENIX), "serve"], env, base + "/healthz", work / "phoenix.log") as proc:
+        r = ingest(base + "/v1/traces", bodies, count, n_spans, proc.pid)
         out["ingest"] = r
         out["spans_per_s"] = n_spans / r["stored_s"]
         out["queries"] = {
@@ -282,6 +299,38 @@ def run_phoenix(bodies: list[bytes], n_spans: int, repeats: int, work: Path) -> 
             f.stat().st_size for f in (work / "phoenix").rglob("*") if f.is_file()
         )
     return out
+
+
+# ---------------------------------------------------------------- OpenTelemetry Collector
+def run_collector(bodies: list[bytes], n_spans: int, work: Path) -> dict[str, Any]:
+    executable = _otelcol.binary()
+    if executable is None:
+        raise SystemExit("the collector needs Go to build (or pass --skip-collector)")
+    with _otelcol.serve(executable, work) as collector:
+        count = lambda: _otelcol.accepted_spans(collector)  # noqa: E731
+        r = ingest(collector.otlp_url + "/v1/traces", bodies, count, n_spans, collector.pid)
+    return {"ingest": r, "spans": n_spans, "spans_per_s": n_spans / r["stored_s"]}
+
+
+def summary(results: dict[str, Any]) -> str:
+    """Ingest rates side by side: ours as a fraction of the collector's, and over Phoenix's."""
+    ours = results["llmobs"]
+    ours_cpu = ours["stages"][-1]["ingest"]["spans_per_cpu_s"]
+    lines = ["server: stored spans/s (wall) | spans per server CPU-second"]
+    for name in ("llmobs", "otelcol", "phoenix"):
+        if name in results:
+            r = results[name]
+            cpu = r["stages"][-1]["ingest"] if name == "llmobs" else r["ingest"]
+            lines.append(f"{name}: {r['spans_per_s']:,.0f} | {cpu['spans_per_cpu_s']:,.0f}")
+    for name, word in (("otelcol", "of the collector"), ("phoenix", "over Phoenix")):
+        if name in results:
+            other = results[name]
+            other_cpu = other["ingest"]["spans_per_cpu_s"]
+            lines.append(
+                f"llmobs {word}: {ours['spans_per_s'] / other['spans_per_s']:.3g}x wall, "
+                f"{ours_cpu / other_cpu if other_cpu else float('nan'):.3g}x per CPU-second"
+            )
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -298,6 +347,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--out", type=Path, default=ROOT / ".bench" / "store-results.json")
     parser.add_argument("--skip-phoenix", action="store_true")
+    parser.add_argument("--skip-collector", action="store_true")
     args = parser.parse_args()
     start_ns = time.time_ns() - 2 * 3600 * 10**9
     window = (start_ns // 10**6 - 60_000, start_ns // 10**6 + 2 * 3600 * 1000)
@@ -326,6 +376,10 @@ def main() -> None:
         )
         print(json.dumps(results["llmobs"], indent=1), flush=True)
         args.out.write_text(json.dumps(results, indent=1))
+        if not args.skip_collector:
+            results["otelcol"] = run_collector(bodies, args.spans, work)
+            results["otelcol"]["version"] = _otelcol.VERSION
+            print(json.dumps(results["otelcol"], indent=1), flush=True)
         if not args.skip_phoenix:
             n = min(args.phoenix_spans, args.spans)
             results["phoenix"] = run_phoenix(bodies[: n // args.per_request], n, args.repeats, work)
@@ -333,6 +387,7 @@ def main() -> None:
             print(json.dumps(results["phoenix"], indent=1), flush=True)
     results["load_after"] = os.getloadavg()
     args.out.write_text(json.dumps(results, indent=1))
+    print(summary(results))
     print(f"results in {args.out}")
 
 
