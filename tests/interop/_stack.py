@@ -207,14 +207,22 @@ def app_environment(family: Family, relay_url: str, bundle: Path | None) -> dict
     return env
 
 
-def _spool_drained(store: Store) -> bool:
-    """Whether everything the store acknowledged is in ClickHouse (its spool depth is 0)."""
+_SETTLING = (
+    "llmobs_store_spool_depth_bytes",  # acknowledged, not yet in ClickHouse
+    "llmobs_store_merge_backlog",  # content chunk sets not yet merged
+    "llmobs_store_tree_backlog",  # traces not yet judged by the tree pass (stand-in roots)
+)
+
+
+def _settled(store: Store) -> bool:
+    """Whether everything the store acknowledged is in ClickHouse, merged and judged."""
     metrics = httpx.get(store.url + "/metrics", timeout=10).text
+    found = {}
     for family in text_string_to_metric_families(metrics):
         for sample in family.samples:
-            if sample.name == "llmobs_store_spool_depth_bytes":
-                return sample.value == 0
-    return False
+            if sample.name in _SETTLING:
+                found[sample.name] = sample.value
+    return len(found) == len(_SETTLING) and not any(found.values())
 
 
 def _wait_stored(store: Store, exported: Exported, timeout_s: float = 60) -> dict[str, Any]:
@@ -224,10 +232,8 @@ def _wait_stored(store: Store, exported: Exported, timeout_s: float = 60) -> dic
         want[span.trace_id] = want.get(span.trace_id, 0) + 1
     got: dict[str, Any] = {}
     deadline = time.monotonic() + timeout_s
-    while not _spool_drained(store) and time.monotonic() < deadline:
+    while not _settled(store) and time.monotonic() < deadline:
         time.sleep(0.1)  # cheap, where asking for every trace again and again is not
-    if exported.logs:
-        time.sleep(1.2)  # content chunks merge on the store's next tick after they arrive
     while True:
         for trace_id, count in want.items():
             if trace_id in got and len(got[trace_id]["spans"]) >= count:

@@ -16,6 +16,7 @@ from opentelemetry.trace import SpanKind
 
 from llmobs_semconv import attributes as A
 from llmobs_semconv.pricing import PriceTable
+from llmobs_store._tree import Node, judge
 from tests.store.conftest import RunningStore, serve_store, store_settings
 from tests.store.sdk_traces import (
     END_MS,
@@ -230,3 +231,28 @@ def test_a_failed_attempt_under_a_framework_span_with_usage_is_not_a_second_requ
     counted = sorted(s["name"] for s in spans if s["counted"] and s["kind"] == "LLM")
     assert counted == ["ChatCompletion attempt 2"]
     assert any(s["status"] == "ERROR" for s in spans)  # still shown in the trace
+
+
+def _node(span: str, parent: str, kind: str, *, usage: bool) -> Node:
+    return Node(span, parent, 0, kind, usage, True, "", "", "", False)
+
+
+def test_an_agent_span_repeating_a_sibling_call_s_usage_is_not_counted() -> None:
+    """OpenLIT's LangGraph agent step: two sibling invoke_agent spans, the usage on the one
+    without the chat span (seen in tests/interop: +198 input tokens before the rule knew it)."""
+    verdicts = judge(
+        [
+            _node("w", "", "WORKFLOW", usage=True),
+            _node("a1", "w", "AGENT", usage=False),
+            _node("c1", "a1", "LLM", usage=True),
+            _node("a2", "w", "AGENT", usage=True),
+        ]
+    )
+    assert {s for s, v in verdicts.items() if v.flip} == {"w", "a2"}  # counted → not counted
+
+
+def test_an_agent_span_with_usage_in_a_trace_without_calls_is_counted() -> None:
+    verdicts = judge(
+        [_node("w", "", "WORKFLOW", usage=False), _node("a", "w", "AGENT", usage=True)]
+    )
+    assert not any(v.flip for v in verdicts.values())

@@ -150,6 +150,12 @@ def judge(nodes: Iterable[Node]) -> dict[str, Verdict]:
         session[span] = node.session_id or inherited[0]
         user[span] = node.user_id or inherited[1]
 
+    # A span of another kind (agent, workflow, chain) carrying usage is a total of calls: in a
+    # trace where some call carries usage it is never the call's only record, even when the
+    # call sits beside it rather than below (OpenLIT's LangGraph agent step is two sibling
+    # invoke_agent spans, the usage on the one without the chat span).
+    calls_carry = any(candidate[s] and n.usage and n.kind in CALLS for s, n in by_id.items())
+
     stand_in = ""
     if not any(n.parent_id == "" for n in by_id.values()) and tops:
         stand_in = min(tops, key=lambda s: (by_id[s].start_us, s))
@@ -162,7 +168,10 @@ def judge(nodes: Iterable[Node]) -> dict[str, Verdict]:
             counted = node.counted
         elif node.usage:
             family = _family(node)
-            counted = not (below_usage[span] if family == _TOTAL else family in below_usage[span])
+            if family == _TOTAL:
+                counted = not below_usage[span] and not calls_carry
+            else:
+                counted = family not in below_usage[span]
         else:
             family = _family(node)
             counted = family not in below[span] and family not in above_usage[span]

@@ -320,7 +320,9 @@ def _costs(
     ``given`` is the producer's (total, input, output); ``tokens`` (input, output, cached input).
     """
     total, given_in, given_out = given
-    if total is not None:
+    # A producer's zero is "not priced" (OpenLIT sends 0 when it could not fetch its price list),
+    # not "free": the price table prices a free model at 0 all the same.
+    if total is not None and total > 0:
         if given_in is not None or given_out is not None:
             return given_in or 0.0, given_out or 0.0, total
         priced = prices.cost(model, *tokens)
