@@ -137,6 +137,7 @@ LOG_EVENTS: Final[dict[str, LogEvent]] = {
 FLATTENED: Final[tuple[Flattened, ...]] = tuple(r for f in FAMILIES for r in f.flattened)
 NAME_SUFFIXES: Final[tuple[NameSuffix, ...]] = tuple(r for f in FAMILIES for r in f.name_suffixes)
 
+
 def _apart(fields: dict[str, Attr], kinds: KindIndex) -> None:
     # The normaliser looks a key up as a field first and as a kind only when it is none.
     both = sorted(set(fields) & set(kinds))
