@@ -34,8 +34,10 @@ def test_the_collector_accepts_every_span_of_the_workload_and_counts_them(tmp_pa
         result = bench.ingest(collector.otlp_url + "/v1/traces", bodies, count, 1200, collector.pid)
         assert _otelcol.accepted_spans(collector) == 1200
         assert result["retries"] == 0
-        assert result["server_cpu_s"] > 0
-        assert result["spans_per_cpu_s"] == 1200 / result["server_cpu_s"]
+        # /proc counts CPU in 10 ms ticks: 1200 spans may take the collector less than one.
+        used = result["server_cpu_s"]
+        assert used >= 0
+        assert result["spans_per_cpu_s"] == (1200 / used if used > 0 else 0.0)
 
 
 def test_a_malformed_request_is_refused_and_not_counted(tmp_path: Path) -> None:
